@@ -1,0 +1,20 @@
+//! wasmgrad's compute kernels.
+//!
+//! Pure functions over caller-owned memory: no kernel allocates. The TypeScript runtime owns the
+//! `WebAssembly.Memory`, hands kernels pointers (and a workspace pointer where scratch space is
+//! needed), and checks every size, stride and bound before a call. On wasm32 the crate is `no_std`;
+//! on the host it links std only so that `cargo test` can run the very same blocking code through
+//! the scalar twin of [`simd::F32x4`].
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+pub mod gemm;
+pub mod simd;
+
+#[cfg(target_arch = "wasm32")]
+pub mod exports;
+
+#[cfg(target_arch = "wasm32")]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}

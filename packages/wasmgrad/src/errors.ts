@@ -1,0 +1,41 @@
+/**
+ * Typed errors. Every error names the operation (or file) that raised it and the offending value,
+ * so that a message alone says what was expected and what came.
+ */
+
+/** Base class of every error wasmgrad throws on purpose. */
+export class WasmgradError extends Error {
+  /** The operation, layer, or file that raised the error, e.g. `matMul` or `idx:train-images`. */
+  readonly op: string;
+  constructor(op: string, message: string) {
+    super(`${op}: ${message}`);
+    this.name = new.target.name;
+    this.op = op;
+  }
+}
+
+/** Shapes that do not fit the operation (inner dimensions, ranks, value counts). */
+export class ShapeError extends WasmgradError {}
+
+/** An argument with a wrong value or type (non-finite sizes, unknown names, bad options). */
+export class ValueError extends WasmgradError {}
+
+/** The wasm memory could not grow to satisfy a request; `bytes` is the size requested. */
+export class OutOfMemoryError extends WasmgradError {
+  readonly bytes: number;
+  constructor(op: string, bytes: number, detail: string) {
+    super(op, `could not allocate ${bytes} bytes (${detail})`);
+    this.bytes = bytes;
+  }
+}
+
+/** The runtime is missing or unusable: not loaded yet, a wasm module that fails to load, etc. */
+export class RuntimeStateError extends WasmgradError {}
+
+/** A tensor used after dispose(). */
+export class DisposedError extends WasmgradError {}
+
+/** Formats a shape for messages: `[2,3]`. */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}

@@ -1,0 +1,21 @@
+/**
+ * Every function the wasm module exports, by name, with its parameter names: the one TypeScript
+ * declaration of each kernel (its checked wrapper lives beside it in this folder). A test asserts
+ * that this table and the module's exports match name for name and arity for arity.
+ *
+ * Pointers are byte addresses into the runtime's memory; strides are in elements.
+ */
+import { GEMM_SIGNATURES } from './gemm.js';
+
+export const KERNEL_SIGNATURES = {
+  ...GEMM_SIGNATURES,
+} as const;
+
+export type KernelName = keyof typeof KERNEL_SIGNATURES;
+
+type Params<T extends readonly string[]> = { [I in keyof T]: number };
+
+/** The raw, unchecked exports, typed from {@link KERNEL_SIGNATURES}. */
+export type RawKernels = {
+  readonly [K in KernelName]: (...args: Params<(typeof KERNEL_SIGNATURES)[K]>) => number;
+};
