@@ -35,7 +35,14 @@ describe.each([
 describe('matMul on the default runtime', () => {
   it('multiplies tensor2d values', async () => {
     await wg.ready();
-    const c = wg.matMul(wg.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]), wg.tensor2d([[7, 8], [9, 10], [11, 12]]));
+    const c = wg.matMul(
+      wg.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]),
+      wg.tensor2d([
+        [7, 8],
+        [9, 10],
+        [11, 12],
+      ]),
+    );
     expect(Array.from(c.dataSync())).toEqual([58, 64, 139, 154]);
   });
 

@@ -15,7 +15,12 @@ export function closeEnough(got: number, want: number, { atol = 1e-6, rtol = 1e-
 }
 
 /** Throws an Error listing up to 5 mismatches (index, expected, got) when arrays differ. */
-export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance = {}, what = 'values'): void {
+export function assertClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  tol: Tolerance = {},
+  what = 'values',
+): void {
   if (got.length !== want.length) throw new Error(`${what}: length ${got.length}, expected ${want.length}`);
   const bad: string[] = [];
   let count = 0;
@@ -26,7 +31,9 @@ export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, tol
     }
   }
   if (count > 0) {
-    throw new Error(`${what}: ${count} of ${want.length} differ (atol ${tol.atol ?? 1e-6}, rtol ${tol.rtol ?? 1e-5}): ${bad.join('; ')}`);
+    throw new Error(
+      `${what}: ${count} of ${want.length} differ (atol ${tol.atol ?? 1e-6}, rtol ${tol.rtol ?? 1e-5}): ${bad.join('; ')}`,
+    );
   }
 }
 
@@ -44,7 +51,13 @@ export function seededRandom(seed: number): (lo?: number, hi?: number) => number
 }
 
 /** Plain f64 matrix product of row-major [m,k] × [k,n]: the reference for gemm. */
-export function matMulReference(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
+export function matMulReference(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+): Float64Array {
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {

@@ -108,6 +108,155 @@ mod imp {
                 f32x4_extract_lane::<3>(self.0),
             ]
         }
+        /// Reinterprets the bits of each lane as an i32 (no conversion).
+        #[inline(always)]
+        pub fn to_bits(self) -> I32x4 {
+            I32x4(self.0)
+        }
+        /// Reinterprets the bits of each i32 lane as an f32 (no conversion).
+        #[inline(always)]
+        pub fn from_bits(v: I32x4) -> Self {
+            F32x4(v.0)
+        }
+        /// Converts each lane to i32, truncating toward zero; out-of-range lanes saturate to
+        /// i32::MIN/MAX and NaN gives 0 (`i32x4.trunc_sat_f32x4_s`).
+        #[inline(always)]
+        pub fn to_i32_sat(self) -> I32x4 {
+            I32x4(i32x4_trunc_sat_f32x4(self.0))
+        }
+        /// Rounds each lane to the nearest integer, ties to even; ±0, ±Inf and integers are kept.
+        #[inline(always)]
+        pub fn nearest(self) -> Self {
+            F32x4(f32x4_nearest(self.0))
+        }
+        /// Rounds each lane toward −∞; ±0, ±Inf and integers are kept.
+        #[inline(always)]
+        pub fn floor(self) -> Self {
+            F32x4(f32x4_floor(self.0))
+        }
+        /// Lane mask (all ones where true) of `self == o`; NaN compares unequal.
+        #[inline(always)]
+        pub fn eq(self, o: Self) -> I32x4 {
+            I32x4(f32x4_eq(self.0, o.0))
+        }
+        /// Lane mask of `self < o`; false when either lane is NaN.
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> I32x4 {
+            I32x4(f32x4_lt(self.0, o.0))
+        }
+        /// Lane mask of `self <= o`; false when either lane is NaN.
+        #[inline(always)]
+        pub fn le(self, o: Self) -> I32x4 {
+            I32x4(f32x4_le(self.0, o.0))
+        }
+        /// Lane mask of `self > o`; false when either lane is NaN.
+        #[inline(always)]
+        pub fn gt(self, o: Self) -> I32x4 {
+            I32x4(f32x4_gt(self.0, o.0))
+        }
+        /// Lane mask of `self >= o`; false when either lane is NaN.
+        #[inline(always)]
+        pub fn ge(self, o: Self) -> I32x4 {
+            I32x4(f32x4_ge(self.0, o.0))
+        }
+        /// Lane mask of `self != self`, i.e. of NaN lanes.
+        #[inline(always)]
+        pub fn is_nan(self) -> I32x4 {
+            I32x4(f32x4_ne(self.0, self.0))
+        }
+        /// Per lane: `a` where `mask` is all ones, `b` where it is zero (`v128.bitselect`).
+        #[inline(always)]
+        pub fn select(mask: I32x4, a: Self, b: Self) -> Self {
+            F32x4(v128_bitselect(a.0, b.0, mask.0))
+        }
+    }
+
+    /// Four i32 lanes in one SIMD128 register: bit patterns of [`F32x4`] lanes, exponents and
+    /// comparison masks (all ones = true).
+    #[derive(Copy, Clone)]
+    #[repr(transparent)]
+    pub struct I32x4(pub v128);
+
+    impl I32x4 {
+        #[inline(always)]
+        pub fn splat(x: i32) -> Self {
+            I32x4(i32x4_splat(x))
+        }
+        #[inline(always)]
+        pub fn new(a: i32, b: i32, c: i32, d: i32) -> Self {
+            I32x4(i32x4(a, b, c, d))
+        }
+        /// Wrapping lane-wise addition.
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            I32x4(i32x4_add(self.0, o.0))
+        }
+        /// Wrapping lane-wise subtraction.
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            I32x4(i32x4_sub(self.0, o.0))
+        }
+        /// Shift left by `n` mod 32.
+        #[inline(always)]
+        pub fn shl(self, n: u32) -> Self {
+            I32x4(i32x4_shl(self.0, n))
+        }
+        /// Arithmetic (sign-extending) shift right by `n` mod 32.
+        #[inline(always)]
+        pub fn shr(self, n: u32) -> Self {
+            I32x4(i32x4_shr(self.0, n))
+        }
+        #[inline(always)]
+        pub fn and(self, o: Self) -> Self {
+            I32x4(v128_and(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn or(self, o: Self) -> Self {
+            I32x4(v128_or(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn xor(self, o: Self) -> Self {
+            I32x4(v128_xor(self.0, o.0))
+        }
+        /// `self & !o`.
+        #[inline(always)]
+        pub fn andnot(self, o: Self) -> Self {
+            I32x4(v128_andnot(self.0, o.0))
+        }
+        /// Lane mask of `self == o`.
+        #[inline(always)]
+        pub fn eq(self, o: Self) -> Self {
+            I32x4(i32x4_eq(self.0, o.0))
+        }
+        /// Lane mask of `self > o` (signed).
+        #[inline(always)]
+        pub fn gt(self, o: Self) -> Self {
+            I32x4(i32x4_gt(self.0, o.0))
+        }
+        /// Lane mask of `self < o` (signed).
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> Self {
+            I32x4(i32x4_lt(self.0, o.0))
+        }
+        /// Per lane: `a` where `mask` is all ones, `b` where it is zero.
+        #[inline(always)]
+        pub fn select(mask: Self, a: Self, b: Self) -> Self {
+            I32x4(v128_bitselect(a.0, b.0, mask.0))
+        }
+        /// Converts each lane to the nearest f32 (ties to even).
+        #[inline(always)]
+        pub fn to_f32(self) -> F32x4 {
+            F32x4(f32x4_convert_i32x4(self.0))
+        }
+        #[inline(always)]
+        pub fn lanes(self) -> [i32; 4] {
+            [
+                i32x4_extract_lane::<0>(self.0),
+                i32x4_extract_lane::<1>(self.0),
+                i32x4_extract_lane::<2>(self.0),
+                i32x4_extract_lane::<3>(self.0),
+            ]
+        }
     }
 }
 
@@ -234,6 +383,186 @@ mod imp {
         pub fn lanes(self) -> [f32; 4] {
             self.0
         }
+        /// Reinterprets the bits of each lane as an i32 (no conversion).
+        #[inline(always)]
+        pub fn to_bits(self) -> I32x4 {
+            I32x4(self.0.map(|a| a.to_bits() as i32))
+        }
+        /// Reinterprets the bits of each i32 lane as an f32 (no conversion).
+        #[inline(always)]
+        pub fn from_bits(v: I32x4) -> Self {
+            F32x4(v.0.map(|a| f32::from_bits(a as u32)))
+        }
+        /// Converts each lane to i32, truncating toward zero; out-of-range lanes saturate to
+        /// i32::MIN/MAX and NaN gives 0 (Rust's `as` has exactly these semantics).
+        #[inline(always)]
+        pub fn to_i32_sat(self) -> I32x4 {
+            I32x4(self.0.map(|a| a as i32))
+        }
+        /// Rounds each lane to the nearest integer, ties to even; ±0, ±Inf and integers are kept.
+        ///
+        /// Without std: for |a| < 2^23, (|a| + 2^23) − 2^23 rounds the fraction away under the
+        /// default ties-to-even mode (the sum has no fractional bits); the sign is copied back so
+        /// that −0.3 gives −0 as `f32x4.nearest` does. |a| ≥ 2^23 is already an integer.
+        #[inline(always)]
+        pub fn nearest(self) -> Self {
+            map1(self, f32_nearest)
+        }
+        /// Rounds each lane toward −∞: the nearest integer, minus one where it lies above.
+        /// Exact, so it equals `f32x4.floor` bit for bit (−0 stays −0).
+        #[inline(always)]
+        pub fn floor(self) -> Self {
+            map1(self, |a| {
+                let r = f32_nearest(a);
+                if r > a {
+                    r - 1.0
+                } else {
+                    r
+                }
+            })
+        }
+        /// Lane mask (all ones where true) of `self == o`; NaN compares unequal.
+        #[inline(always)]
+        pub fn eq(self, o: Self) -> I32x4 {
+            cmp(self, o, |a, b| a == b)
+        }
+        /// Lane mask of `self < o`; false when either lane is NaN.
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> I32x4 {
+            cmp(self, o, |a, b| a < b)
+        }
+        /// Lane mask of `self <= o`; false when either lane is NaN.
+        #[inline(always)]
+        pub fn le(self, o: Self) -> I32x4 {
+            cmp(self, o, |a, b| a <= b)
+        }
+        /// Lane mask of `self > o`; false when either lane is NaN.
+        #[inline(always)]
+        pub fn gt(self, o: Self) -> I32x4 {
+            cmp(self, o, |a, b| a > b)
+        }
+        /// Lane mask of `self >= o`; false when either lane is NaN.
+        #[inline(always)]
+        pub fn ge(self, o: Self) -> I32x4 {
+            cmp(self, o, |a, b| a >= b)
+        }
+        /// Lane mask of `self != self`, i.e. of NaN lanes.
+        #[inline(always)]
+        pub fn is_nan(self) -> I32x4 {
+            #[allow(clippy::eq_op)]
+            cmp(self, self, |a, b| a != b)
+        }
+        /// Per lane: `a` where `mask` is all ones, `b` where it is zero (bitwise, like
+        /// `v128.bitselect`, so payloads of NaN lanes are kept).
+        #[inline(always)]
+        pub fn select(mask: I32x4, a: Self, b: Self) -> Self {
+            F32x4::from_bits(I32x4::select(mask, a.to_bits(), b.to_bits()))
+        }
+    }
+
+    #[inline(always)]
+    fn cmp(a: F32x4, b: F32x4, f: impl Fn(f32, f32) -> bool) -> I32x4 {
+        I32x4([0, 1, 2, 3].map(|i| if f(a.0[i], b.0[i]) { -1 } else { 0 }))
+    }
+
+    #[inline(always)]
+    fn f32_nearest(a: f32) -> f32 {
+        const TWO_23: f32 = 8_388_608.0;
+        let m = f32::from_bits(a.to_bits() & 0x7fff_ffff);
+        if m < TWO_23 {
+            let r = (m + TWO_23) - TWO_23;
+            f32::from_bits(r.to_bits() | (a.to_bits() & 0x8000_0000))
+        } else {
+            a
+        }
+    }
+
+    #[inline(always)]
+    fn imap2(a: I32x4, b: I32x4, f: impl Fn(i32, i32) -> i32) -> I32x4 {
+        I32x4([f(a.0[0], b.0[0]), f(a.0[1], b.0[1]), f(a.0[2], b.0[2]), f(a.0[3], b.0[3])])
+    }
+
+    /// Scalar twin of the SIMD128 i32x4 view: bit patterns of [`F32x4`] lanes, exponents and
+    /// comparison masks (all ones = true).
+    #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+    #[repr(C)]
+    pub struct I32x4(pub [i32; 4]);
+
+    impl I32x4 {
+        #[inline(always)]
+        pub fn splat(x: i32) -> Self {
+            I32x4([x; 4])
+        }
+        #[inline(always)]
+        pub fn new(a: i32, b: i32, c: i32, d: i32) -> Self {
+            I32x4([a, b, c, d])
+        }
+        /// Wrapping lane-wise addition.
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            imap2(self, o, i32::wrapping_add)
+        }
+        /// Wrapping lane-wise subtraction.
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            imap2(self, o, i32::wrapping_sub)
+        }
+        /// Shift left by `n` mod 32.
+        #[inline(always)]
+        pub fn shl(self, n: u32) -> Self {
+            I32x4(self.0.map(|a| a.wrapping_shl(n)))
+        }
+        /// Arithmetic (sign-extending) shift right by `n` mod 32.
+        #[inline(always)]
+        pub fn shr(self, n: u32) -> Self {
+            I32x4(self.0.map(|a| a.wrapping_shr(n)))
+        }
+        #[inline(always)]
+        pub fn and(self, o: Self) -> Self {
+            imap2(self, o, |a, b| a & b)
+        }
+        #[inline(always)]
+        pub fn or(self, o: Self) -> Self {
+            imap2(self, o, |a, b| a | b)
+        }
+        #[inline(always)]
+        pub fn xor(self, o: Self) -> Self {
+            imap2(self, o, |a, b| a ^ b)
+        }
+        /// `self & !o`.
+        #[inline(always)]
+        pub fn andnot(self, o: Self) -> Self {
+            imap2(self, o, |a, b| a & !b)
+        }
+        /// Lane mask of `self == o`.
+        #[inline(always)]
+        pub fn eq(self, o: Self) -> Self {
+            imap2(self, o, |a, b| -((a == b) as i32))
+        }
+        /// Lane mask of `self > o` (signed).
+        #[inline(always)]
+        pub fn gt(self, o: Self) -> Self {
+            imap2(self, o, |a, b| -((a > b) as i32))
+        }
+        /// Lane mask of `self < o` (signed).
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> Self {
+            imap2(self, o, |a, b| -((a < b) as i32))
+        }
+        /// Per lane, bitwise: `a` where `mask` is all ones, `b` where it is zero.
+        #[inline(always)]
+        pub fn select(mask: Self, a: Self, b: Self) -> Self {
+            I32x4([0, 1, 2, 3].map(|i| (a.0[i] & mask.0[i]) | (b.0[i] & !mask.0[i])))
+        }
+        /// Converts each lane to the nearest f32 (ties to even).
+        #[inline(always)]
+        pub fn to_f32(self) -> F32x4 {
+            F32x4(self.0.map(|a| a as f32))
+        }
+        #[inline(always)]
+        pub fn lanes(self) -> [i32; 4] {
+            self.0
+        }
     }
 
     /// Correctly rounded square root without `f32::sqrt` (which lives in std, absent on no_std
@@ -283,7 +612,7 @@ mod imp {
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 pub use imp::f32_sqrt;
-pub use imp::F32x4;
+pub use imp::{F32x4, I32x4};
 
 #[cfg(test)]
 mod tests {

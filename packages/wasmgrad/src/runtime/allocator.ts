@@ -161,7 +161,11 @@ export class Allocator {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
     if (end > this.maxBytes) {
-      throw new OutOfMemoryError(op, requested, `the heap would reach ${end} bytes, over the ${this.maxBytes}-byte limit`);
+      throw new OutOfMemoryError(
+        op,
+        requested,
+        `the heap would reach ${end} bytes, over the ${this.maxBytes}-byte limit`,
+      );
     }
     const needPages = Math.ceil((end - have) / PAGE);
     // Grow by at least half the current size, so that n allocations cost O(log n) grows.
@@ -172,7 +176,11 @@ export class Allocator {
       try {
         this.memory.grow(needPages);
       } catch (err) {
-        throw new OutOfMemoryError(op, requested, `memory.grow of ${needPages} pages failed: ${(err as Error).message}`);
+        throw new OutOfMemoryError(
+          op,
+          requested,
+          `memory.grow of ${needPages} pages failed: ${(err as Error).message}`,
+        );
       }
     }
   }

@@ -55,7 +55,8 @@ export async function compileModule(source: WasmSource | undefined, simd: boolea
   try {
     if (source === undefined) return await fromUrl(defaultWasmUrl(simd));
     if (source instanceof WebAssembly.Module) return source;
-    if (typeof source === 'string') return await fromUrl(new URL(source, (globalThis as { location?: { href: string } }).location?.href));
+    if (typeof source === 'string')
+      return await fromUrl(new URL(source, (globalThis as { location?: { href: string } }).location?.href));
     if (source instanceof URL) return await fromUrl(source);
     if (typeof Response !== 'undefined' && source instanceof Response) return await fromResponse(source);
     return await WebAssembly.compile(source as BufferSource);

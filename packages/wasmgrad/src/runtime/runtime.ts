@@ -37,7 +37,8 @@ export class Runtime {
     this.simd = simd;
     this.kernels = bindKernels(instance);
     const heapBase = (instance.exports.__heap_base as WebAssembly.Global | undefined)?.value as number | undefined;
-    if (typeof heapBase !== 'number') throw new RuntimeStateError('ready', 'the wasm module does not export __heap_base');
+    if (typeof heapBase !== 'number')
+      throw new RuntimeStateError('ready', 'the wasm module does not export __heap_base');
     this.heapBase = heapBase;
     this.allocator = new Allocator(memory, heapBase, maxBytes);
     this.view = new Float32Array(memory.buffer);
@@ -74,7 +75,10 @@ export function bindKernels(instance: WebAssembly.Instance): RawKernels {
     if (typeof fn !== 'function') throw new RuntimeStateError('ready', `the wasm module lacks the kernel ${name}`);
     const arity = KERNEL_SIGNATURES[name].length;
     if (fn.length !== arity) {
-      throw new RuntimeStateError('ready', `kernel ${name} takes ${fn.length} arguments, its binding declares ${arity}`);
+      throw new RuntimeStateError(
+        'ready',
+        `kernel ${name} takes ${fn.length} arguments, its binding declares ${arity}`,
+      );
     }
     out[name] = fn;
   }

@@ -108,7 +108,10 @@ export function tensor2d(values: ArrayLike<number> | readonly (readonly number[]
     flat = values as ArrayLike<number>;
   }
   if (!Array.isArray(dims) || dims.length !== 2) {
-    throw new ShapeError(op, `shape must have 2 dimensions, got ${Array.isArray(dims) ? fmtShape(dims) : String(dims)}`);
+    throw new ShapeError(
+      op,
+      `shape must have 2 dimensions, got ${Array.isArray(dims) ? fmtShape(dims) : String(dims)}`,
+    );
   }
   checkShape(op, dims);
   if (flat.length !== sizeOf(dims)) {
