@@ -8,6 +8,7 @@
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 pub mod gemm;
+pub mod reduce;
 pub mod simd;
 
 #[cfg(target_arch = "wasm32")]
