@@ -18,12 +18,17 @@ pub const LEAF: usize = 256;
 pub const ROW_LEAF: usize = 32;
 
 /// Pairwise sum of `f(v)` over the `n` contiguous values at `p`, where `f` maps four lanes at a
-/// time (applied to zero padding of a partial vector too, so `f(0)` must be 0).
+/// time. A partial last vector is padded with `pad`, so `f(pad)` must be 0 in every lane.
 ///
 /// # Safety
 /// `p .. p + n` must be readable.
 #[inline(always)]
-pub(crate) unsafe fn pairwise_map<F: Fn(F32x4) -> F32x4>(p: *const f32, n: usize, f: &F) -> f32 {
+pub(crate) unsafe fn pairwise_map<F: Fn(F32x4) -> F32x4>(
+    p: *const f32,
+    n: usize,
+    pad: f32,
+    f: &F,
+) -> f32 {
     if n <= LEAF {
         let mut acc = [F32x4::zero(); 4];
         let mut i = 0;
@@ -39,13 +44,13 @@ pub(crate) unsafe fn pairwise_map<F: Fn(F32x4) -> F32x4>(p: *const f32, n: usize
         }
         let rest = n - i;
         if rest > 0 {
-            acc[1] = acc[1].add(f(load_partial(p.add(i), rest)));
+            acc[1] = acc[1].add(f(load_padded(p.add(i), rest, pad)));
         }
         return acc[0].add(acc[1]).add(acc[2].add(acc[3])).sum();
     }
     // Split on a multiple of 16 so that every leaf but the last runs full vectors.
     let half = (n / 2 + 15) & !15;
-    pairwise_map(p, half, f) + pairwise_map(p.add(half), n - half, f)
+    pairwise_map(p, half, pad, f) + pairwise_map(p.add(half), n - half, pad, f)
 }
 
 /// Loads `len < 4` values at `p` into the low lanes, zero in the others.
@@ -54,7 +59,16 @@ pub(crate) unsafe fn pairwise_map<F: Fn(F32x4) -> F32x4>(p: *const f32, n: usize
 /// `p .. p + len` must be readable.
 #[inline(always)]
 pub(crate) unsafe fn load_partial(p: *const f32, len: usize) -> F32x4 {
-    let mut v = [0.0f32; 4];
+    load_padded(p, len, 0.0)
+}
+
+/// Loads `len < 4` values at `p` into the low lanes, `pad` in the others.
+///
+/// # Safety
+/// `p .. p + len` must be readable.
+#[inline(always)]
+pub(crate) unsafe fn load_padded(p: *const f32, len: usize, pad: f32) -> F32x4 {
+    let mut v = [pad; 4];
     for (k, slot) in v.iter_mut().enumerate().take(len) {
         *slot = *p.add(k);
     }
@@ -146,6 +160,66 @@ pub(crate) unsafe fn store_n(v: F32x4, p: *mut f32, width: usize) {
     }
 }
 
+/// Loads `W` consecutive vectors at `p`; each holds `lanes` values (`lanes < 4` only when
+/// `W = 1`, for the last partial block of columns), the other lanes zero.
+///
+/// # Safety
+/// `p .. p + 4·(W−1) + lanes` must be readable.
+#[inline(always)]
+pub(crate) unsafe fn load_block<const W: usize>(p: *const f32, lanes: usize) -> [F32x4; W] {
+    let mut v = [F32x4::zero(); W];
+    for (k, slot) in v.iter_mut().enumerate() {
+        *slot = load_n(p.add(4 * k), lanes);
+    }
+    v
+}
+
+/// [`load_block`] at `base + j` of an optional buffer: a null `base` gives `fill` in every lane
+/// (optional per-channel parameters such as a batch-norm gamma).
+///
+/// # Safety
+/// As [`load_block`] at `base + j` when `base` is not null.
+#[inline(always)]
+pub(crate) unsafe fn load_block_or<const W: usize>(
+    base: *const f32,
+    j: usize,
+    lanes: usize,
+    fill: f32,
+) -> [F32x4; W] {
+    if base.is_null() {
+        [F32x4::splat(fill); W]
+    } else {
+        load_block(base.add(j), lanes)
+    }
+}
+
+/// Stores `W` vectors at `p` (`lanes` values each, see [`load_block`]).
+///
+/// # Safety
+/// `p .. p + 4·(W−1) + lanes` must be writable.
+#[inline(always)]
+pub(crate) unsafe fn store_block<const W: usize>(v: [F32x4; W], p: *mut f32, lanes: usize) {
+    for (k, x) in v.iter().enumerate() {
+        store_n(*x, p.add(4 * k), lanes);
+    }
+}
+
+/// [`store_block`] at `base + j` of an optional buffer: nothing when `base` is null.
+///
+/// # Safety
+/// As [`store_block`] at `base + j` when `base` is not null.
+#[inline(always)]
+pub(crate) unsafe fn store_block_opt<const W: usize>(
+    v: [F32x4; W],
+    base: *mut f32,
+    j: usize,
+    lanes: usize,
+) {
+    if !base.is_null() {
+        store_block(v, base.add(j), lanes);
+    }
+}
+
 /// Sum over rows: `out[j] = scale·Σ_i x[i, j]`, or `out[j] += …` when `accumulate`.
 /// With `scale = 1/rows` it is the mean over rows; over a `[batch, units]` gradient it is the
 /// bias gradient. `rows = 0` writes zeros (or leaves `out` unchanged when accumulating).
@@ -205,7 +279,7 @@ pub unsafe fn sum_cols(
     accumulate: bool,
 ) {
     for i in 0..rows {
-        let s = pairwise_map(x.add(i * ldx), cols, &|v| v) * scale;
+        let s = pairwise_map(x.add(i * ldx), cols, 0.0, &|v| v) * scale;
         let o = out.add(i);
         *o = if accumulate { *o + s } else { s };
     }
@@ -216,7 +290,7 @@ pub unsafe fn sum_cols(
 /// # Safety
 /// `x .. x + n` readable.
 pub unsafe fn sum(n: usize, x: *const f32) -> f32 {
-    pairwise_map(x, n, &|v| v)
+    pairwise_map(x, n, 0.0, &|v| v)
 }
 
 /// Mean of `n` contiguous values (NaN when `n = 0`, like 0/0).
@@ -233,7 +307,7 @@ pub unsafe fn mean(n: usize, x: *const f32) -> f32 {
 /// # Safety
 /// `x .. x + n` readable.
 pub unsafe fn sum_squares(n: usize, x: *const f32) -> f32 {
-    pairwise_map(x, n, &|v| v.mul(v))
+    pairwise_map(x, n, 0.0, &|v| v.mul(v))
 }
 
 /// Largest |x| over `n` contiguous values; NaN when any value is NaN, 0 when `n = 0`.
@@ -275,7 +349,7 @@ pub unsafe fn l2_norm(n: usize, x: *const f32) -> f32 {
         return m;
     }
     let inv = F32x4::splat(1.0 / m);
-    let s = pairwise_map(x, n, &|v| {
+    let s = pairwise_map(x, n, 0.0, &|v| {
         let t = v.mul(inv);
         t.mul(t)
     });
@@ -383,7 +457,7 @@ pub unsafe fn count_argmax_match(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Deterministic values in [-1, 1) (xorshift), so failures reproduce.
