@@ -32,3 +32,16 @@ pub unsafe extern "C" fn f32_gemm(
 pub extern "C" fn f32_gemm_workspace_len() -> usize {
     gemm::GEMM_WORKSPACE_F32
 }
+
+// ---- gather ----
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_gather_rows(
+    count: usize,
+    indices: *const u32,
+    row_len: usize,
+    src: *const f32,
+    dst: *mut f32,
+) {
+    crate::gather::gather_rows(count, indices, row_len, src, dst)
+}

@@ -7,7 +7,13 @@
 //! the scalar twin of [`simd::F32x4`].
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
+pub mod conv;
+pub mod conv_im2col;
+pub mod gather;
 pub mod gemm;
+pub mod norm;
+pub mod optim;
+pub mod math;
 pub mod reduce;
 pub mod simd;
 

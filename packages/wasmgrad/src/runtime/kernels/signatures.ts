@@ -5,10 +5,12 @@
  *
  * Pointers are byte addresses into the runtime's memory; strides are in elements.
  */
+import { GATHER_SIGNATURES } from './gather.js';
 import { GEMM_SIGNATURES } from './gemm.js';
 
 export const KERNEL_SIGNATURES = {
   ...GEMM_SIGNATURES,
+  ...GATHER_SIGNATURES,
 } as const;
 
 export type KernelName = keyof typeof KERNEL_SIGNATURES;
