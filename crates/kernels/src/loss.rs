@@ -1,0 +1,583 @@
+//! Loss kernels, forward and backward in one call over a contiguous row-major `rows × cols`
+//! batch (one row per example). Every kernel returns the loss averaged over the rows (Keras'
+//! "sum over batch size" reduction; NaN when `rows = 0`) and, when the gradient pointer is not
+//! null, writes `scale·∂(loss of that row)/∂input` for every element, so that the caller picks the
+//! reduction (`scale = 1/rows` gives the gradient of the returned mean). Row losses are added in
+//! f64.
+//!
+//! Per-row losses: cross-entropies sum over the classes; elementwise losses (binary
+//! cross-entropy, MSE, MAE, Huber) average over the columns, like Keras.
+
+use crate::math::{exp, log};
+use crate::reduce::{load_n, row_max, store_n};
+use crate::simd::F32x4;
+use crate::softmax::{exp_shifted, log1, map_in_place, sum_exp_shifted};
+
+/// Fused softmax + categorical cross-entropy from logits `x` and targets `t` (one-hot or
+/// probabilities), per row with `lse = log Σ_k exp(x_k)`:
+/// loss = Σ_j t_j·(lse − x_j) (terms with t_j = 0 count 0, so −Inf logits of other classes
+/// stay finite), gradient `scale·(softmax(x)·Σ_j t_j − t)` (= softmax − t for normalized
+/// targets), computed in one pass per row: the exponentials are stored in `dx` and rescaled.
+///
+/// # Safety
+/// `x`, `t` and `dx` (unless null) span `rows·cols` values; `dx` may equal `x`.
+pub unsafe fn softmax_cross_entropy(
+    rows: usize,
+    cols: usize,
+    x: *const f32,
+    t: *const f32,
+    dx: *mut f32,
+    scale: f32,
+) -> f32 {
+    let mut total = 0.0f64;
+    let zero = F32x4::zero();
+    for i in 0..rows {
+        let (px, pt) = (x.add(i * cols), t.add(i * cols));
+        let m = row_max(px, cols);
+        // Loss terms first: dx may alias x, and exp_shifted overwrites it.
+        let s = sum_exp_shifted(px, cols, m);
+        let lse = F32x4::splat(m + log1(s));
+        let (mut acc, mut tsum) = (zero, zero);
+        let mut j = 0;
+        while j < cols {
+            let w = if cols - j >= 4 { 4 } else { cols - j };
+            let tv = load_n(pt.add(j), w);
+            let term = tv.mul(lse.sub(load_n(px.add(j), w)));
+            acc = acc.add(F32x4::select(tv.eq(zero), zero, term));
+            tsum = tsum.add(tv);
+            j += w;
+        }
+        total += acc.sum() as f64;
+        if !dx.is_null() {
+            let pd = dx.add(i * cols);
+            exp_shifted(px, cols, m, pd);
+            let a = F32x4::splat(tsum.sum() / s * scale);
+            let vs = F32x4::splat(scale);
+            map_in_place(pd, cols, |j, e| {
+                e.mul(a).sub(load_n(pt.add(j), (cols - j).min(4)).mul(vs))
+            });
+        }
+    }
+    (total / rows as f64) as f32
+}
+
+/// Fused softmax + cross-entropy from logits `x` and integer class labels (sparse categorical
+/// cross-entropy): loss = lse − x_label per row, gradient `scale·(softmax(x) − onehot(label))`.
+/// A label outside `[0, cols)` (the caller validates, this keeps memory safe) makes that row's
+/// loss and gradient NaN.
+///
+/// # Safety
+/// `x` and `dx` (unless null) span `rows·cols` values (`dx` may equal `x`); `labels` spans
+/// `rows` i32 values.
+pub unsafe fn sparse_softmax_cross_entropy(
+    rows: usize,
+    cols: usize,
+    x: *const f32,
+    labels: *const i32,
+    dx: *mut f32,
+    scale: f32,
+) -> f32 {
+    let mut total = 0.0f64;
+    for i in 0..rows {
+        let px = x.add(i * cols);
+        let label = *labels.add(i);
+        let valid = label >= 0 && (label as usize) < cols;
+        let m = row_max(px, cols);
+        let s = if dx.is_null() {
+            sum_exp_shifted(px, cols, m)
+        } else {
+            // The label's logit is read before exp_shifted may overwrite it (dx = x).
+            let xl = if valid { *px.add(label as usize) } else { f32::NAN };
+            let s = exp_shifted(px, cols, m, dx.add(i * cols));
+            total += (m + log1(s) - xl) as f64;
+            let pd = dx.add(i * cols);
+            let a = F32x4::splat(if valid { scale / s } else { f32::NAN });
+            map_in_place(pd, cols, |_, e| e.mul(a));
+            if valid {
+                *pd.add(label as usize) -= scale;
+            }
+            continue;
+        };
+        let xl = if valid { *px.add(label as usize) } else { f32::NAN };
+        total += (m + log1(s) - xl) as f64;
+    }
+    (total / rows as f64) as f32
+}
+
+/// Per-row driver of the elementwise losses: `f(a, b)` gives (loss, ∂loss/∂a) for four lanes;
+/// the row loss is the mean over the columns (padding lanes are not counted) and the gradient
+/// written is `scale/cols · ∂loss/∂a`.
+#[inline(always)]
+unsafe fn elementwise_loss(
+    rows: usize,
+    cols: usize,
+    a: *const f32,
+    b: *const f32,
+    da: *mut f32,
+    scale: f32,
+    f: impl Fn(F32x4, F32x4) -> (F32x4, F32x4),
+) -> f32 {
+    let mut total = 0.0f64;
+    let g = F32x4::splat(scale / cols as f32);
+    for i in 0..rows {
+        let (pa, pb) = (a.add(i * cols), b.add(i * cols));
+        let mut acc = [F32x4::zero(); 2];
+        let mut tail = 0.0f32;
+        let mut j = 0;
+        while j + 8 <= cols {
+            for (k, slot) in acc.iter_mut().enumerate() {
+                let o = j + 4 * k;
+                let (l, d) = f(F32x4::load(pa.add(o)), F32x4::load(pb.add(o)));
+                *slot = slot.add(l);
+                if !da.is_null() {
+                    d.mul(g).store(da.add(i * cols + o));
+                }
+            }
+            j += 8;
+        }
+        while j < cols {
+            let w = if cols - j >= 4 { 4 } else { cols - j };
+            let (l, d) = f(load_n(pa.add(j), w), load_n(pb.add(j), w));
+            if w == 4 {
+                acc[0] = acc[0].add(l);
+            } else {
+                tail += l.lanes()[..w].iter().sum::<f32>();
+            }
+            if !da.is_null() {
+                store_n(d.mul(g), da.add(i * cols + j), w);
+            }
+            j += w;
+        }
+        total += (acc[0].add(acc[1]).sum() + tail) as f64 / cols as f64;
+    }
+    (total / rows as f64) as f32
+}
+
+/// `log(1 + z)` for z ≥ 0 without losing small z: with u = 1 + z rounded,
+/// log1p(z) = log(u) − ((u − 1) − z)/u (the rounding of u corrected to first order).
+#[inline(always)]
+fn log1p(z: F32x4) -> F32x4 {
+    let u = z.add(F32x4::splat(1.0));
+    log(u).sub(u.sub(F32x4::splat(1.0)).sub(z).div(u))
+}
+
+/// Binary cross-entropy from logits x and targets y ∈ [0, 1], in the stable form
+/// `max(x, 0) − x·y + log1p(exp(−|x|))` (products with a zero factor count 0, so x = ±Inf with a
+/// matching target gives 0); gradient `sigmoid(x) − y`.
+///
+/// # Safety
+/// `x`, `y`, `dx` (unless null) span `rows·cols` values; `dx` may equal `x`.
+pub unsafe fn sigmoid_cross_entropy(
+    rows: usize,
+    cols: usize,
+    x: *const f32,
+    y: *const f32,
+    dx: *mut f32,
+    scale: f32,
+) -> f32 {
+    let (zero, one) = (F32x4::zero(), F32x4::splat(1.0));
+    elementwise_loss(rows, cols, x, y, dx, scale, |x, y| {
+        let pos = x.ge(zero);
+        let e = exp(x.abs().neg());
+        // max(x, 0) − x·y = x·(1 − y) for x ≥ 0, −x·y for x < 0.
+        let (f, k) = (F32x4::select(pos, one.sub(y), y), F32x4::select(pos, x, x.neg()));
+        let linear = F32x4::select(f.eq(zero), zero, f.mul(k));
+        let loss = linear.add(log1p(e));
+        let r = one.div(one.add(e));
+        let sig = F32x4::select(pos, r, e.mul(r));
+        (loss, sig.sub(y))
+    })
+}
+
+/// Mean squared error: per element (a − b)², gradient 2(a − b).
+///
+/// # Safety
+/// `a`, `b`, `da` (unless null) span `rows·cols` values; `da` may equal `a`.
+pub unsafe fn mse(
+    rows: usize,
+    cols: usize,
+    a: *const f32,
+    b: *const f32,
+    da: *mut f32,
+    scale: f32,
+) -> f32 {
+    elementwise_loss(rows, cols, a, b, da, scale, |a, b| {
+        let e = a.sub(b);
+        (e.mul(e), e.add(e))
+    })
+}
+
+/// Mean absolute error: per element |a − b|, gradient sign(a − b) (0 at 0, like TensorFlow).
+///
+/// # Safety
+/// `a`, `b`, `da` (unless null) span `rows·cols` values; `da` may equal `a`.
+pub unsafe fn mae(
+    rows: usize,
+    cols: usize,
+    a: *const f32,
+    b: *const f32,
+    da: *mut f32,
+    scale: f32,
+) -> f32 {
+    let (zero, one) = (F32x4::zero(), F32x4::splat(1.0));
+    elementwise_loss(rows, cols, a, b, da, scale, |a, b| {
+        let e = a.sub(b);
+        let sign =
+            F32x4::select(e.gt(zero), one, F32x4::select(e.lt(zero), one.neg(), e.mul(zero)));
+        (e.abs(), sign)
+    })
+}
+
+/// Huber loss with threshold δ > 0: per element ½e² for |e| ≤ δ, δ(|e| − ½δ) beyond, written as
+/// ½c² + δ(|e| − c) with c = min(|e|, δ); gradient clamp(e, −δ, δ).
+///
+/// # Safety
+/// `a`, `b`, `da` (unless null) span `rows·cols` values; `da` may equal `a`.
+pub unsafe fn huber(
+    rows: usize,
+    cols: usize,
+    a: *const f32,
+    b: *const f32,
+    da: *mut f32,
+    scale: f32,
+    delta: f32,
+) -> f32 {
+    let (d, half) = (F32x4::splat(delta), F32x4::splat(0.5));
+    elementwise_loss(rows, cols, a, b, da, scale, |a, b| {
+        let e = a.sub(b);
+        let ae = e.abs();
+        let c = ae.min(d);
+        (half.mul(c).mul(c).add(d.mul(ae.sub(c))), e.max(d.neg()).min(d))
+    })
+}
+
+/// Categorical cross-entropy on probabilities p (a model ending in softmax, `fromLogits =
+/// false`), exactly as Keras/tfjs-layers compute it: per row q = p/Σp, c = clip(q, ε, 1 − ε),
+/// loss = −Σ_j t_j·log c_j. Gradient (through the normalization; zero where the clip is active):
+/// with g_j = −t_j/c_j where ε ≤ q_j ≤ 1 − ε (else 0), `dp_k = scale·(g_k − Σ_j g_j q_j)/Σp`.
+///
+/// # Safety
+/// `p`, `t`, `dp` (unless null) span `rows·cols` values; `dp` may equal `p`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn cross_entropy_probs(
+    rows: usize,
+    cols: usize,
+    p: *const f32,
+    t: *const f32,
+    dp: *mut f32,
+    scale: f32,
+    eps: f32,
+) -> f32 {
+    let (lo, hi, zero) = (F32x4::splat(eps), F32x4::splat(1.0 - eps), F32x4::zero());
+    let mut total = 0.0f64;
+    for i in 0..rows {
+        let (pp, pt) = (p.add(i * cols), t.add(i * cols));
+        let s = crate::reduce::pairwise_map(pp, cols, 0.0, &|v| v);
+        let inv = F32x4::splat(1.0 / s);
+        let (mut acc, mut gq) = (zero, zero);
+        let mut j = 0;
+        while j < cols {
+            let w = if cols - j >= 4 { 4 } else { cols - j };
+            let q = load_n(pp.add(j), w).mul(inv);
+            let c = q.max(lo).min(hi);
+            let tv = load_n(pt.add(j), w);
+            acc = acc.add(tv.mul(log(c)));
+            if !dp.is_null() {
+                let inside = q.ge(lo).and(q.le(hi));
+                let g = F32x4::select(inside, tv.neg().div(c), zero);
+                gq = gq.add(g.mul(q));
+                // The raw g is parked in dp; the row's Σ g·q is known only after the sweep.
+                store_n(g, dp.add(i * cols + j), w);
+            }
+            j += w;
+        }
+        // Padding lanes: q = 0 clips to ε, t = 0, so they add 0·log ε = 0.
+        total -= acc.sum() as f64;
+        if !dp.is_null() {
+            let sub = F32x4::splat(gq.sum());
+            let k = F32x4::splat(scale / s);
+            map_in_place(dp.add(i * cols), cols, |_, g| g.sub(sub).mul(k));
+        }
+    }
+    (total / rows as f64) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reduce::tests::data;
+    use core::ptr::null_mut;
+
+    fn close(got: f32, want: f64, atol: f64, rtol: f64) -> bool {
+        if want.is_nan() {
+            return got.is_nan();
+        }
+        if want.is_infinite() {
+            return got as f64 == want;
+        }
+        (got as f64 - want).abs() <= atol.max(rtol * want.abs())
+    }
+
+    fn check(got: &[f32], want: &[f64], atol: f64, rtol: f64, what: &str) {
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(close(g, w, atol, rtol), "{what} [{i}]: got {g:e}, want {w:e}");
+        }
+    }
+
+    /// f64 reference of the per-row softmax cross-entropy: (row losses, gradient with scale 1).
+    fn ref_softmax_xent(x: &[f32], t: &[f64], rows: usize, cols: usize) -> (Vec<f64>, Vec<f64>) {
+        let (mut loss, mut grad) = (vec![], vec![0.0; rows * cols]);
+        for i in 0..rows {
+            let r = &x[i * cols..(i + 1) * cols];
+            let m = r.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b as f64));
+            let s: f64 = r.iter().map(|&v| (v as f64 - m).exp()).sum();
+            let lse = m + s.ln();
+            let ts: f64 = t[i * cols..(i + 1) * cols].iter().sum();
+            let mut l = 0.0;
+            for j in 0..cols {
+                let tj = t[i * cols + j];
+                if tj != 0.0 {
+                    l += tj * (lse - r[j] as f64);
+                }
+                grad[i * cols + j] = ((r[j] as f64 - m).exp() / s) * ts - tj;
+            }
+            loss.push(l);
+        }
+        (loss, grad)
+    }
+
+    fn mean(v: &[f64]) -> f64 {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+
+    #[test]
+    fn softmax_cross_entropy_dense_and_sparse_match_f64() {
+        for &rows in &[1usize, 4] {
+            for &cols in &[1usize, 2, 3, 4, 5, 9, 10, 16, 17, 40] {
+                let x: Vec<f32> =
+                    data(rows * cols, cols as u64 + 3).iter().map(|v| v * 6.0).collect();
+                let labels: Vec<i32> = (0..rows).map(|i| ((i * 7 + 3) % cols) as i32).collect();
+                let mut onehot = vec![0.0f32; rows * cols];
+                for i in 0..rows {
+                    onehot[i * cols + labels[i] as usize] = 1.0;
+                }
+                // Probability targets (rows sum to 1) as well as one-hot ones.
+                let soft: Vec<f32> = data(rows * cols, 5).iter().map(|v| v.abs() + 0.01).collect();
+                let soft: Vec<f32> = (0..rows * cols)
+                    .map(|k| {
+                        soft[k] / soft[k / cols * cols..(k / cols + 1) * cols].iter().sum::<f32>()
+                    })
+                    .collect();
+                for t in [&onehot, &soft] {
+                    let t64: Vec<f64> = t.iter().map(|&v| v as f64).collect();
+                    let (wl, wg) = ref_softmax_xent(&x, &t64, rows, cols);
+                    let mut dx = vec![f32::NAN; rows * cols];
+                    let scale = 1.0 / rows as f32;
+                    let l = unsafe {
+                        softmax_cross_entropy(
+                            rows,
+                            cols,
+                            x.as_ptr(),
+                            t.as_ptr(),
+                            dx.as_mut_ptr(),
+                            scale,
+                        )
+                    };
+                    let what = format!("xent {rows}x{cols}");
+                    assert!(close(l, mean(&wl), 1e-6, 1e-5), "{what}: {l} vs {}", mean(&wl));
+                    let wg: Vec<f64> = wg.iter().map(|g| g * scale as f64).collect();
+                    check(&dx, &wg, 1e-7, 1e-5, &what);
+                    let l2 = unsafe {
+                        softmax_cross_entropy(rows, cols, x.as_ptr(), t.as_ptr(), null_mut(), 1.0)
+                    };
+                    assert_eq!(l.to_bits(), l2.to_bits(), "forward-only {what}");
+                }
+                let t64: Vec<f64> = onehot.iter().map(|&v| v as f64).collect();
+                let (wl, wg) = ref_softmax_xent(&x, &t64, rows, cols);
+                let mut dx = vec![f32::NAN; rows * cols];
+                let l = unsafe {
+                    sparse_softmax_cross_entropy(
+                        rows,
+                        cols,
+                        x.as_ptr(),
+                        labels.as_ptr(),
+                        dx.as_mut_ptr(),
+                        0.5,
+                    )
+                };
+                assert!(close(l, mean(&wl), 1e-6, 1e-5), "sparse {rows}x{cols}: {l}");
+                let wg: Vec<f64> = wg.iter().map(|g| g * 0.5).collect();
+                check(&dx, &wg, 1e-7, 1e-5, "sparse grad");
+                // In place (dx = x) gives the same.
+                let mut inplace = x.clone();
+                let p = inplace.as_mut_ptr();
+                let l3 =
+                    unsafe { sparse_softmax_cross_entropy(rows, cols, p, labels.as_ptr(), p, 0.5) };
+                assert_eq!(l.to_bits(), l3.to_bits());
+                assert_eq!(inplace, dx);
+            }
+        }
+    }
+
+    #[test]
+    fn cross_entropy_extremes_and_bad_labels() {
+        let inf = f32::INFINITY;
+        let x = [1e4f32, -1e4, -inf, 0.0, /* */ -inf, 2.0, -inf, 1.0];
+        let labels = [0i32, 1];
+        let mut dx = [f32::NAN; 8];
+        let l = unsafe {
+            sparse_softmax_cross_entropy(2, 4, x.as_ptr(), labels.as_ptr(), dx.as_mut_ptr(), 1.0)
+        };
+        let want1 = (1.0f64 + (-1.0f64).exp()).ln();
+        assert!(close(l, want1 / 2.0, 1e-7, 1e-6), "{l}");
+        assert!(dx.iter().all(|v| v.is_finite()), "{dx:?}");
+        let mut onehot = [0.0f32; 8];
+        onehot[0] = 1.0;
+        onehot[5] = 1.0;
+        let l2 = unsafe {
+            softmax_cross_entropy(2, 4, x.as_ptr(), onehot.as_ptr(), dx.as_mut_ptr(), 1.0)
+        };
+        assert!(close(l2, want1 / 2.0, 1e-7, 1e-6), "{l2}");
+        // The target class at −Inf: an infinite loss, as the math says.
+        let bad = [0i32, 0];
+        let l3 = unsafe {
+            sparse_softmax_cross_entropy(2, 4, x.as_ptr(), bad.as_ptr(), null_mut(), 1.0)
+        };
+        assert_eq!(l3, inf);
+        for label in [-1i32, 4] {
+            let lab = [0, label];
+            let l = unsafe {
+                sparse_softmax_cross_entropy(2, 4, x.as_ptr(), lab.as_ptr(), dx.as_mut_ptr(), 1.0)
+            };
+            assert!(
+                l.is_nan()
+                    && dx[4..].iter().all(|v| v.is_nan())
+                    && dx[..4].iter().all(|v| v.is_finite())
+            );
+        }
+        let nan = [1.0f32, f32::NAN];
+        let l = unsafe {
+            sparse_softmax_cross_entropy(1, 2, nan.as_ptr(), [0].as_ptr(), dx.as_mut_ptr(), 1.0)
+        };
+        assert!(l.is_nan() && dx[0].is_nan());
+    }
+
+    fn ref_bce(x: f64, y: f64) -> (f64, f64) {
+        let l = x.max(0.0) - x * y + (-x.abs()).exp().ln_1p();
+        (l, 1.0 / (1.0 + (-x).exp()) - y)
+    }
+
+    #[test]
+    fn elementwise_losses_match_f64() {
+        type Ref = fn(f64, f64) -> (f64, f64);
+        let refs: [(&str, Ref); 4] = [
+            ("bce", ref_bce),
+            ("mse", |a, b| ((a - b).powi(2), 2.0 * (a - b))),
+            ("mae", |a, b| {
+                (
+                    (a - b).abs(),
+                    if a > b {
+                        1.0
+                    } else if a < b {
+                        -1.0
+                    } else {
+                        0.0
+                    },
+                )
+            }),
+            ("huber", |a, b| {
+                let e: f64 = a - b;
+                let d = 0.7;
+                if e.abs() <= d {
+                    (0.5 * e * e, e)
+                } else {
+                    (d * (e.abs() - 0.5 * d), e.clamp(-d, d))
+                }
+            }),
+        ];
+        for &rows in &[1usize, 3] {
+            for &cols in &[1usize, 2, 3, 4, 5, 7, 8, 9, 16, 17, 30] {
+                let a: Vec<f32> = data(rows * cols, cols as u64).iter().map(|v| v * 20.0).collect();
+                let mut b: Vec<f32> = data(rows * cols, 77).iter().map(|v| v * 0.5 + 0.5).collect();
+                b[0] = a[0]; // an exact zero error (mae's sign(0) = 0)
+                for (name, f) in refs {
+                    let mut da = vec![f32::NAN; rows * cols];
+                    let (pa, pb, pd) = (a.as_ptr(), b.as_ptr(), da.as_mut_ptr());
+                    let got = unsafe {
+                        match name {
+                            "bce" => sigmoid_cross_entropy(rows, cols, pa, pb, pd, 0.25),
+                            "mse" => mse(rows, cols, pa, pb, pd, 0.25),
+                            "mae" => mae(rows, cols, pa, pb, pd, 0.25),
+                            _ => huber(rows, cols, pa, pb, pd, 0.25, 0.7),
+                        }
+                    };
+                    let (mut total, mut wg) = (0.0, vec![]);
+                    for k in 0..rows * cols {
+                        let (l, g) = f(a[k] as f64, b[k] as f64);
+                        total += l / cols as f64;
+                        wg.push(g * 0.25 / cols as f64);
+                    }
+                    let what = format!("{name} {rows}x{cols}");
+                    assert!(
+                        close(got, total / rows as f64, 1e-6, 2e-5),
+                        "{what}: {got} vs {}",
+                        total / rows as f64
+                    );
+                    check(&da, &wg, 1e-7, 1e-5, &what);
+                }
+            }
+        }
+        // BCE stays exact at extreme and infinite logits with matching targets.
+        let x = [1e4f32, -1e4, f32::INFINITY, f32::NEG_INFINITY, 30.0, -30.0];
+        let y = [1.0f32, 0.0, 1.0, 0.0, 1.0, 0.0];
+        let mut dx = [f32::NAN; 6];
+        let l =
+            unsafe { sigmoid_cross_entropy(1, 6, x.as_ptr(), y.as_ptr(), dx.as_mut_ptr(), 1.0) };
+        let want = 2.0 * (-30f64).exp().ln_1p() / 6.0;
+        assert!(close(l, want, 1e-20, 1e-5), "{l} vs {want}");
+        assert!(dx.iter().all(|v| v.abs() < 1e-12), "{dx:?}");
+    }
+
+    #[test]
+    fn cross_entropy_on_probabilities_matches_keras() {
+        let eps = 1e-7f32;
+        for &cols in &[1usize, 3, 4, 5, 10, 17] {
+            let rows = 3;
+            let p: Vec<f32> =
+                data(rows * cols, cols as u64).iter().map(|v| v.abs() * 0.3 + 1e-3).collect();
+            let mut p = p;
+            p[0] = 0.0; // clipped to ε: zero gradient through the clip
+            let t: Vec<f32> = data(rows * cols, 11).iter().map(|v| v.abs()).collect();
+            let mut dp = vec![f32::NAN; rows * cols];
+            let l = unsafe {
+                cross_entropy_probs(rows, cols, p.as_ptr(), t.as_ptr(), dp.as_mut_ptr(), 0.5, eps)
+            };
+            let (mut total, mut wg) = (0.0, vec![]);
+            for i in 0..rows {
+                let r: Vec<f64> = p[i * cols..(i + 1) * cols].iter().map(|&v| v as f64).collect();
+                let s: f64 = r.iter().sum();
+                let q: Vec<f64> = r.iter().map(|v| v / s).collect();
+                let e = eps as f64;
+                let g: Vec<f64> = (0..cols)
+                    .map(|j| {
+                        let tj = t[i * cols + j] as f64;
+                        total -= tj * q[j].clamp(e, 1.0 - e).ln();
+                        if q[j] >= e && q[j] <= 1.0 - e {
+                            -tj / q[j]
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                let gq: f64 = g.iter().zip(&q).map(|(g, q)| g * q).sum();
+                wg.extend(g.iter().map(|g| 0.5 * (g - gq) / s));
+            }
+            assert!(
+                close(l, total / rows as f64, 1e-6, 1e-5),
+                "cols {cols}: {l} vs {}",
+                total / rows as f64
+            );
+            check(&dp, &wg, 1e-6, 1e-4, &format!("probs grad cols {cols}"));
+        }
+    }
+}
