@@ -14,8 +14,8 @@ export { Allocator } from './runtime/allocator.js';
 export { KERNEL_SIGNATURES } from './runtime/kernels/signatures.js';
 export { simdSupported, type WasmSource } from './runtime/loader.js';
 export { createRuntime, Runtime, type RuntimeOptions, runtime } from './runtime/runtime.js';
-export { matMul } from './tensor/matmul.js';
-export { empty, Tensor, tensor2d } from './tensor/tensor.js';
+// ---- tensors, ops, autograd ----
+export * from './tensor/index.js';
 
 import { type RuntimeOptions, ready as readyRuntime } from './runtime/runtime.js';
 

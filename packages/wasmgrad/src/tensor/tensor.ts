@@ -1,5 +1,13 @@
-import { DisposedError, fmtShape, ShapeError, ValueError } from '../errors.js';
-import { type Runtime, runtime } from '../runtime/runtime.js';
+import { DisposedError, fmtShape, ValueError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { currentRuntime, trackCreated, trackDisposed } from './engine.js';
+// Op modules import this one; the cycle is safe because these are only used inside methods.
+import * as unaryOps from './ops/activation.js';
+import * as binaryOps from './ops/binary.js';
+import * as matMulOps from './ops/matmul.js';
+import * as reduceOps from './ops/reduce.js';
+import * as shapeOps from './ops/shape.js';
+import * as softmaxOps from './ops/softmax.js';
 
 /** Element count of a shape. */
 export function sizeOf(shape: readonly number[]): number {
@@ -20,22 +28,50 @@ export function checkShape(op: string, shape: readonly number[]): void {
 }
 
 /**
+ * A block of wasm memory shared by a tensor and its reshaped views. It is freed when the last
+ * tensor that references it is disposed.
+ */
+export class Storage {
+  refs = 1;
+  constructor(
+    readonly rt: Runtime,
+    public ptr: number,
+    readonly bytes: number,
+  ) {}
+}
+
+/** A nested array of numbers, as `arraySync()` returns and `tensor()` accepts. */
+export type NestedArray = number | NestedArray[];
+
+let nextId = 1;
+
+/** @internal the id the next tensor will get (ids only grow). */
+export function nextTensorId(): number {
+  return nextId;
+}
+
+/**
  * An f32 tensor whose values live in wasm memory. Shapes are row-major (the last axis is
- * contiguous), like tfjs.
+ * contiguous), like tfjs. Tensors are immutable except {@link Variable}s; `reshape` returns a view
+ * sharing the memory (freed when the last view is disposed).
  */
 export class Tensor {
+  /** Unique id, in creation order. */
+  readonly id: number;
   readonly shape: readonly number[];
   readonly size: number;
   readonly dtype = 'float32' as const;
-  private _ptr: number;
-  private readonly rt: Runtime;
+  /** @internal the memory block; shared with reshaped views. */
+  readonly storage: Storage;
+  private disposed = false;
 
-  /** Wraps `size` f32 values at byte address `ptr`, owned by this tensor from now on. */
-  constructor(rt: Runtime, ptr: number, shape: readonly number[]) {
-    this.rt = rt;
-    this._ptr = ptr;
+  /** Wraps `storage` (taking one reference to it) with a shape of the same element count. */
+  constructor(storage: Storage, shape: readonly number[]) {
+    this.id = nextId++;
+    this.storage = storage;
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
+    trackCreated(this);
   }
 
   /** Rank (number of axes). */
@@ -43,25 +79,25 @@ export class Tensor {
     return this.shape.length;
   }
 
-  /** Byte address of the first value; throws after dispose(). */
+  /** Byte address of the first value; throws {@link DisposedError} after dispose(). */
   get ptr(): number {
-    if (this._ptr < 0) throw new DisposedError('tensor', `tensor of shape ${fmtShape(this.shape)} was disposed`);
-    return this._ptr;
+    if (this.disposed) throw new DisposedError('tensor', `tensor of shape ${fmtShape(this.shape)} was disposed`);
+    return this.storage.ptr;
   }
 
   /** The runtime whose memory holds the values. */
   get runtime(): Runtime {
-    return this.rt;
+    return this.storage.rt;
   }
 
   /** True after dispose(). */
   get isDisposed(): boolean {
-    return this._ptr < 0;
+    return this.disposed;
   }
 
   /** A copy of the values, synchronously. */
   dataSync(): Float32Array {
-    return this.rt.read(this.ptr, this.size);
+    return this.runtime.read(this.ptr, this.size);
   }
 
   /** A copy of the values. */
@@ -69,11 +105,121 @@ export class Tensor {
     return this.dataSync();
   }
 
-  /** Frees the memory; later use throws {@link DisposedError}. Disposing twice is harmless. */
+  /** The values as nested arrays (a plain number for rank 0). */
+  arraySync(): NestedArray {
+    return toNested(this.dataSync(), this.shape);
+  }
+
+  /** The values as nested arrays. */
+  async array(): Promise<NestedArray> {
+    return this.arraySync();
+  }
+
+  /** Frees the memory (once no reshaped view shares it); later use throws. Disposing twice is harmless. */
   dispose(): void {
-    if (this._ptr < 0) return;
-    this.rt.allocator.release(this._ptr);
-    this._ptr = -1;
+    if (this.disposed) return;
+    this.disposed = true;
+    const s = this.storage;
+    s.refs--;
+    if (s.refs === 0) {
+      s.rt.allocator.release(s.ptr);
+      s.ptr = -1;
+    }
+    trackDisposed(this, s.refs === 0 ? s.bytes : 0);
+  }
+
+  // ---- chainable ops (tfjs style: x.add(y).relu()) ----
+  /** {@link reshape}: the same values under another shape (a view). */
+  reshape(shape: readonly number[]): Tensor {
+    return shapeOps.reshape(this, shape);
+  }
+  /** {@link clone}: a copy with its own memory. */
+  clone(): Tensor {
+    return shapeOps.clone(this);
+  }
+  /** {@link transpose}. */
+  transpose(perm?: readonly number[]): Tensor {
+    return shapeOps.transpose(this, perm);
+  }
+  /** {@link expandDims}. */
+  expandDims(axis = 0): Tensor {
+    return shapeOps.expandDims(this, axis);
+  }
+  /** {@link squeeze}. */
+  squeeze(axes?: readonly number[]): Tensor {
+    return shapeOps.squeeze(this, axes);
+  }
+  /** {@link add}. */
+  add(b: Tensor | number): Tensor {
+    return binaryOps.add(this, b);
+  }
+  /** {@link sub}. */
+  sub(b: Tensor | number): Tensor {
+    return binaryOps.sub(this, b);
+  }
+  /** {@link mul}. */
+  mul(b: Tensor | number): Tensor {
+    return binaryOps.mul(this, b);
+  }
+  /** {@link div}. */
+  div(b: Tensor | number): Tensor {
+    return binaryOps.div(this, b);
+  }
+  /** {@link neg}. */
+  neg(): Tensor {
+    return binaryOps.neg(this);
+  }
+  /** {@link matMul}. */
+  matMul(b: Tensor, transposeA = false, transposeB = false): Tensor {
+    return matMulOps.matMul(this, b, transposeA, transposeB);
+  }
+  /** {@link sum}. */
+  sum(axis?: number | readonly number[] | null, keepDims = false): Tensor {
+    return reduceOps.sum(this, axis, keepDims);
+  }
+  /** {@link mean}. */
+  mean(axis?: number | readonly number[] | null, keepDims = false): Tensor {
+    return reduceOps.mean(this, axis, keepDims);
+  }
+  /** {@link max}. */
+  max(axis = -1, keepDims = false): Tensor {
+    return reduceOps.max(this, axis, keepDims);
+  }
+  /** {@link square}. */
+  square(): Tensor {
+    return unaryOps.square(this);
+  }
+  /** {@link sqrt}. */
+  sqrt(): Tensor {
+    return unaryOps.sqrt(this);
+  }
+  /** {@link exp}. */
+  exp(): Tensor {
+    return unaryOps.exp(this);
+  }
+  /** {@link log}. */
+  log(): Tensor {
+    return unaryOps.log(this);
+  }
+  /** {@link relu}. */
+  relu(): Tensor {
+    return unaryOps.relu(this);
+  }
+  /** {@link sigmoid}. */
+  sigmoid(): Tensor {
+    return unaryOps.sigmoid(this);
+  }
+  /** {@link tanh}. */
+  tanh(): Tensor {
+    return unaryOps.tanh(this);
+  }
+  /** {@link softmax} over the last axis. */
+  softmax(): Tensor {
+    return softmaxOps.softmax(this);
+  }
+  /** {@link logSoftmax} over the last axis. */
+  logSoftmax(): Tensor {
+    return softmaxOps.logSoftmax(this);
   }
 
   toString(): string {
@@ -81,43 +227,35 @@ export class Tensor {
   }
 }
 
-/** Allocates an uninitialized tensor in the default runtime (or `rt`). */
-export function empty(shape: readonly number[], op = 'tensor', rt: Runtime = runtime()): Tensor {
-  checkShape(op, shape);
-  return new Tensor(rt, rt.allocF32(sizeOf(shape), op), shape);
+/** Nested arrays of `values` laid out row-major in `shape`. */
+export function toNested(values: ArrayLike<number>, shape: readonly number[]): NestedArray {
+  if (shape.length === 0) return values[0] as number;
+  const build = (axis: number, offset: number): NestedArray[] => {
+    const n = shape[axis] as number;
+    const out: NestedArray[] = new Array(n);
+    if (axis === shape.length - 1) {
+      for (let i = 0; i < n; i++) out[i] = values[offset + i] as number;
+      return out;
+    }
+    const stride = sizeOf(shape.slice(axis + 1));
+    for (let i = 0; i < n; i++) out[i] = build(axis + 1, offset + i * stride);
+    return out;
+  };
+  return build(0, 0);
 }
 
-/** A 2-D tensor from flat row-major values (or nested rows) and a shape `[rows, cols]`. */
-export function tensor2d(values: ArrayLike<number> | readonly (readonly number[])[], shape?: [number, number]): Tensor {
-  const op = 'tensor2d';
-  let flat: ArrayLike<number>;
-  let dims: [number, number];
-  if (Array.isArray(values) && values.length > 0 && Array.isArray(values[0])) {
-    const rows = values as readonly (readonly number[])[];
-    const cols = (rows[0] as readonly number[]).length;
-    for (const [i, r] of rows.entries()) {
-      if (!Array.isArray(r) || r.length !== cols) {
-        throw new ShapeError(op, `row ${i} has ${Array.isArray(r) ? r.length : 'no'} values, row 0 has ${cols}`);
-      }
-    }
-    dims = shape ?? [rows.length, cols];
-    flat = rows.flat();
-  } else {
-    if (!shape) throw new ShapeError(op, 'a flat values array needs a shape [rows, cols]');
-    dims = shape;
-    flat = values as ArrayLike<number>;
-  }
-  if (!Array.isArray(dims) || dims.length !== 2) {
-    throw new ShapeError(
-      op,
-      `shape must have 2 dimensions, got ${Array.isArray(dims) ? fmtShape(dims) : String(dims)}`,
-    );
-  }
-  checkShape(op, dims);
-  if (flat.length !== sizeOf(dims)) {
-    throw new ShapeError(op, `${flat.length} values do not fill shape ${fmtShape(dims)} (${sizeOf(dims)} values)`);
-  }
-  const t = empty(dims, op);
-  t.runtime.write(t.ptr, flat);
-  return t;
+/** Allocates an uninitialized tensor in the current runtime (or `rt`). */
+export function empty(shape: readonly number[], op = 'tensor', rt: Runtime = currentRuntime()): Tensor {
+  checkShape(op, shape);
+  const bytes = sizeOf(shape) * 4;
+  const ptr = rt.allocF32(sizeOf(shape), op);
+  return new Tensor(new Storage(rt, ptr, bytes), shape);
+}
+
+/** A new tensor sharing `t`'s memory under another shape of the same size (no copy, no tape). */
+export function view(t: Tensor, shape: readonly number[]): Tensor {
+  const storage = t.storage;
+  void t.ptr; // throws when disposed
+  storage.refs++;
+  return new Tensor(storage, shape);
 }

@@ -1,0 +1,191 @@
+/**
+ * The one place where tensor ops meet the checked kernel wrappers of runtime/kernels/. Every
+ * function takes tensors (or byte pointers inside them) and forwards to a wrapper, which validates
+ * sizes and heap bounds before the wasm call. Keeping the mapping here means an op file never
+ * depends on a wrapper's parameter order.
+ */
+import { RuntimeStateError } from '../../errors.js';
+import type { Runtime } from '../../runtime/runtime.js';
+
+/** Elementwise binary operations. */
+export type BinaryKind = 'add' | 'sub' | 'mul' | 'div';
+
+const missing = (op: string, kernel: string): never => {
+  throw new RuntimeStateError(op, `the ${kernel} kernel is not available in this build yet`);
+};
+
+/**
+ * out[i, j] = a[i, j] ⊕ b[i, j] (`bRow` false) or a[i, j] ⊕ b[j] (`bRow` true) for a rows×cols
+ * row-major a and out.
+ */
+export function binary(
+  rt: Runtime,
+  op: string,
+  kind: BinaryKind,
+  rows: number,
+  cols: number,
+  a: number,
+  b: number,
+  bRow: boolean,
+  out: number,
+): void {
+  void rt;
+  void kind;
+  void rows;
+  void cols;
+  void a;
+  void b;
+  void bRow;
+  void out;
+  missing(op, 'binary');
+}
+
+/** out = α·x + β over n values. */
+export function scaleShift(
+  rt: Runtime,
+  op: string,
+  n: number,
+  alpha: number,
+  beta: number,
+  x: number,
+  out: number,
+): void {
+  void [rt, n, alpha, beta, x, out];
+  missing(op, 'scale');
+}
+
+/** y += α·x over n values. */
+export function axpy(rt: Runtime, op: string, n: number, alpha: number, x: number, y: number): void {
+  void [rt, n, alpha, x, y];
+  missing(op, 'axpy');
+}
+
+/** out[j] = scale·Σ_i x[i, j] over a rows×cols matrix with row stride ldx. */
+export function sumRows(
+  rt: Runtime,
+  op: string,
+  rows: number,
+  cols: number,
+  x: number,
+  ldx: number,
+  out: number,
+  scale: number,
+  accumulate: boolean,
+): void {
+  void [rt, rows, cols, x, ldx, out, scale, accumulate];
+  missing(op, 'sum_rows');
+}
+
+/** out[i] = scale·Σ_j x[i, j] over a rows×cols matrix with row stride ldx. */
+export function sumCols(
+  rt: Runtime,
+  op: string,
+  rows: number,
+  cols: number,
+  x: number,
+  ldx: number,
+  out: number,
+  scale: number,
+  accumulate: boolean,
+): void {
+  void [rt, rows, cols, x, ldx, out, scale, accumulate];
+  missing(op, 'sum_cols');
+}
+
+/** out[i] = max_j x[i, j]. */
+export function maxRows(
+  rt: Runtime,
+  op: string,
+  rows: number,
+  cols: number,
+  x: number,
+  ldx: number,
+  out: number,
+): void {
+  void [rt, rows, cols, x, ldx, out];
+  missing(op, 'max_rows');
+}
+
+/** out[i] (i32) = first argmax_j x[i, j]. */
+export function argmaxRows(
+  rt: Runtime,
+  op: string,
+  rows: number,
+  cols: number,
+  x: number,
+  ldx: number,
+  out: number,
+): void {
+  void [rt, rows, cols, x, ldx, out];
+  missing(op, 'argmax_rows');
+}
+
+/** y = f(x) over n values for the function `kind`. */
+export function unaryForward(
+  rt: Runtime,
+  op: string,
+  kind: string,
+  alpha: number,
+  n: number,
+  x: number,
+  y: number,
+): void {
+  void [rt, kind, alpha, n, x, y];
+  missing(op, 'activation');
+}
+
+/** dx = f'(x)·dy over n values. */
+export function unaryBackward(
+  rt: Runtime,
+  op: string,
+  kind: string,
+  alpha: number,
+  n: number,
+  x: number,
+  y: number,
+  dy: number,
+  dx: number,
+): void {
+  void [rt, kind, alpha, n, x, y, dy, dx];
+  missing(op, 'activation backward');
+}
+
+/** Row-wise softmax of a rows×cols matrix. */
+export function softmaxRows(rt: Runtime, op: string, rows: number, cols: number, x: number, y: number): void {
+  void [rt, rows, cols, x, y];
+  missing(op, 'softmax');
+}
+
+/** Row-wise log-softmax. */
+export function logSoftmaxRows(rt: Runtime, op: string, rows: number, cols: number, x: number, y: number): void {
+  void [rt, rows, cols, x, y];
+  missing(op, 'log_softmax');
+}
+
+/** Softmax backward from y and dy. */
+export function softmaxRowsBackward(
+  rt: Runtime,
+  op: string,
+  rows: number,
+  cols: number,
+  y: number,
+  dy: number,
+  dx: number,
+): void {
+  void [rt, rows, cols, y, dy, dx];
+  missing(op, 'softmax backward');
+}
+
+/** Log-softmax backward from y and dy. */
+export function logSoftmaxRowsBackward(
+  rt: Runtime,
+  op: string,
+  rows: number,
+  cols: number,
+  y: number,
+  dy: number,
+  dx: number,
+): void {
+  void [rt, rows, cols, y, dy, dx];
+  missing(op, 'log_softmax backward');
+}
