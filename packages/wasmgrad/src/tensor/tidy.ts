@@ -30,9 +30,9 @@ export function collectTensors(x: unknown, out: Set<Tensor> = new Set(), depth =
  * inside arrays/plain objects), tensors marked with `keep()`, and variables. Nested tidies hand their
  * survivors to the enclosing one. `fn` must be synchronous (a Promise result is refused).
  */
-export function tidy<T extends TensorContainer>(fn: () => T): T;
-export function tidy<T extends TensorContainer>(name: string, fn: () => T): T;
-export function tidy<T extends TensorContainer>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
+export function tidy<T>(fn: () => T): T;
+export function tidy<T>(name: string, fn: () => T): T;
+export function tidy<T>(nameOrFn: string | (() => T), maybeFn?: () => T): T {
   const fn = typeof nameOrFn === 'function' ? nameOrFn : maybeFn;
   if (typeof fn !== 'function') throw new ValueError('tidy', 'expects a function');
   beginScope();

@@ -1,0 +1,226 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as wg from '../../packages/wasmgrad/src/index.js';
+import { checkOp, checkVjpDirections } from '../shared/gradcheck.js';
+import { assertClose, matMulReference } from '../shared/tolerance.js';
+
+beforeAll(async () => {
+  await wg.ready();
+});
+
+/** Row-major transpose of an [r, c] matrix. */
+const transposeRef = (x: Float64Array, r: number, c: number): Float64Array => {
+  const out = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = x[i * c + j] as number;
+  return out;
+};
+
+describe('matMul forward and backward', () => {
+  // C = op(A)·op(B); dA = dy·op(B)ᵀ, dB = op(A)ᵀ·dy (transposed back when op transposes).
+  for (const [tA, tB] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    it(`transposeA=${tA} transposeB=${tB} matches f64 finite differences`, () => {
+      const [m, k, n] = [3, 5, 4];
+      checkOp({
+        name: `matMul(tA=${tA}, tB=${tB})`,
+        op: (a, b) => wg.matMul(a as wg.Tensor, b as wg.Tensor, tA, tB),
+        ref: (a, b) => matMulReference(tA ? transposeRef(a, k, m) : a, tB ? transposeRef(b, n, k) : b, m, k, n),
+        shapes: [tA ? [k, m] : [m, k], tB ? [n, k] : [k, n]],
+      });
+    });
+  }
+
+  it('passes a random-direction VJP check at 64×96×48', () => {
+    checkVjpDirections({
+      name: 'matMul 64x96x48',
+      op: (a, b) => wg.matMul(a as wg.Tensor, b as wg.Tensor, false, true),
+      ref: (a, b) => matMulReference(a, transposeRef(b, 48, 96), 64, 96, 48),
+      shapes: [
+        [64, 96],
+        [48, 96],
+      ],
+    });
+  });
+
+  it('names both shapes when they do not fit', () => {
+    wg.tidy(() => {
+      const a = wg.zeros([2, 3]);
+      expect(() => wg.matMul(a, a)).toThrow(/matMul: inner dimensions differ: \[2,3\] × \[2,3\] \(3 ≠ 2\)/);
+      expect(() => wg.matMul(a, a, false, true)).not.toThrow();
+      expect(() => wg.matMul(wg.zeros([2]), a)).toThrow(wg.ShapeError);
+    });
+  });
+});
+
+describe('shape ops backward', () => {
+  it('reshape, transpose, clone, concat and slice route gradients back', () => {
+    checkOp({
+      name: 'transpose∘reshape',
+      op: (x) => wg.transpose(wg.reshape(x as wg.Tensor, [3, 4])),
+      ref: (x) => transposeRef(x, 3, 4),
+      shapes: [[2, 6]],
+    });
+    checkOp({
+      name: 'transpose [2,3,4] perm [2,0,1]',
+      op: (x) => wg.transpose(x as wg.Tensor, [2, 0, 1]),
+      ref: (x) => {
+        const out = new Float64Array(24);
+        for (let a = 0; a < 2; a++)
+          for (let b = 0; b < 3; b++)
+            for (let c = 0; c < 4; c++) out[c * 6 + a * 3 + b] = x[a * 12 + b * 4 + c] as number;
+        return out;
+      },
+      shapes: [[2, 3, 4]],
+    });
+    checkOp({ name: 'clone', op: (x) => wg.clone(x as wg.Tensor), ref: (x) => x.slice(), shapes: [[5]] });
+    checkOp({
+      name: 'concat axis 1',
+      op: (a, b) => wg.concat([a as wg.Tensor, b as wg.Tensor], 1),
+      ref: (a, b) => {
+        const out = new Float64Array(2 * 5);
+        for (let i = 0; i < 2; i++) {
+          for (let j = 0; j < 2; j++) out[i * 5 + j] = a[i * 2 + j] as number;
+          for (let j = 0; j < 3; j++) out[i * 5 + 2 + j] = b[i * 3 + j] as number;
+        }
+        return out;
+      },
+      shapes: [
+        [2, 2],
+        [2, 3],
+      ],
+    });
+    checkOp({
+      name: 'slice',
+      op: (x) => wg.slice(x as wg.Tensor, [1, 1], [2, 2]),
+      ref: (x) => Float64Array.from([x[5], x[6], x[9], x[10]] as number[]),
+      shapes: [[3, 4]],
+    });
+  });
+});
+
+describe('tape, grad functions and variables', () => {
+  it('grad/valueAndGrad/grads agree and return zeros for unused inputs', () => {
+    const a = wg.tensor2d([1, 2, 3, 4], [2, 2]);
+    const b = wg.tensor2d([5, 6, 7, 8], [2, 2]);
+    const bCopy = b.clone();
+    const f = (x: wg.Tensor) => wg.matMul(x, b);
+    const g = wg.grad(f)(a);
+    const { value, grad } = wg.valueAndGrad(f)(a);
+    // dy = ones: dA = ones·Bᵀ → each row is the row sums of B.
+    expect(g.arraySync()).toEqual([
+      [11, 15],
+      [11, 15],
+    ]);
+    expect(grad.arraySync()).toEqual(g.arraySync());
+    expect(value.arraySync()).toEqual([
+      [19, 22],
+      [43, 50],
+    ]);
+    const [ga, unused] = wg.grads((x, _y) => wg.matMul(x as wg.Tensor, bCopy))([a, b]);
+    expect(ga?.arraySync()).toEqual(g.arraySync());
+    expect(unused?.arraySync()).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+    wg.dispose([a, b, bCopy, g, value, grad, ga, unused]);
+  });
+
+  it('records nothing outside a gradient computation and refuses nesting', () => {
+    const x = wg.tensor2d([1, 2, 3, 4], [2, 2]);
+    expect(() => wg.grad((y) => wg.grad((z) => wg.matMul(z, z))(y))(x)).toThrow(/nested gradient computations/);
+    expect(() => wg.grad(() => 3 as unknown as wg.Tensor)(x)).toThrow(/f must return a Tensor/);
+    expect(() => wg.grad((y) => wg.matMul(y, y))(x, wg.zeros([3]))).toThrow(
+      /grad: dy has shape \[3\], f\(x\) has shape \[2,2\]/,
+    );
+    wg.dispose(x);
+  });
+
+  it('variableGrads differentiates trainable variables by name', () => {
+    const w = wg.variable(wg.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]), true, 'core_w');
+    const frozen = wg.variable(wg.tensor2d([1, 0, 0, 1], [2, 2]), false, 'core_frozen');
+    const x = wg.tensor2d([1, 1, 1], [1, 3]);
+    const ones = wg.ones([2, 1]);
+    const f = () => wg.matMul(wg.matMul(wg.matMul(x, w), frozen), ones).reshape([]);
+    const { value, grads } = wg.variableGrads(f);
+    expect(Object.keys(grads)).toContain('core_w');
+    expect(Object.keys(grads)).not.toContain('core_frozen');
+    // value = x·w·I·1 = sum of w; d/dw = xᵀ·1ᵀ·Iᵀ = ones.
+    expect(value.arraySync()).toEqual(21);
+    expect(grads.core_w?.arraySync()).toEqual([
+      [1, 1],
+      [1, 1],
+      [1, 1],
+    ]);
+    const only = wg.variableGrads(f, [frozen]);
+    expect(Object.keys(only.grads)).toEqual(['core_frozen']);
+    w.assign(wg.tidy(() => wg.zeros([3, 2])));
+    expect(Array.from(w.dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(() => w.assign(wg.zeros([2, 3]))).toThrow(
+      /assign: variable 'core_w' has shape \[3,2\], the new value \[2,3\]/,
+    );
+    expect(() => wg.variable(x, true, 'core_w')).toThrow(/already exists/);
+    expect(() => wg.variableGrads(() => wg.matMul(x, w))).toThrow(
+      /variableGrads: f must return a scalar, got shape \[1,2\]/,
+    );
+    wg.dispose([w, frozen, x, ones, value, only.value, grads, only.grads]);
+  });
+});
+
+describe('memory', () => {
+  it('tidy keeps only what is returned; variables and keep() survive', () => {
+    const before = wg.memory();
+    let kept: wg.Tensor | undefined;
+    const out = wg.tidy(() => {
+      const a = wg.ones([4, 4]);
+      const b = wg.matMul(a, a);
+      kept = wg.keep(wg.zeros([2]));
+      const inner = wg.tidy(() => [wg.matMul(b, b), wg.zeros([1])]);
+      return { c: inner[0] as wg.Tensor };
+    });
+    expect(wg.memory().numTensors).toBe(before.numTensors + 2);
+    assertClose(out.c.dataSync(), new Float64Array(16).fill(64));
+    wg.dispose([out.c, kept]);
+    expect(wg.memory().numTensors).toBe(before.numTensors);
+    expect(wg.memory().numBytes).toBe(before.numBytes);
+    expect(() => wg.tidy(() => Promise.resolve() as unknown as wg.Tensor)).toThrow(
+      /tidy: the function returned a Promise/,
+    );
+  });
+
+  it('1,000 gradient steps inside tidy leave tensors and wasm memory flat', () => {
+    const w = wg.variable(
+      wg.tidy(() => wg.fill([32, 16], 0.01)),
+      true,
+      'soak_w',
+    );
+    const x = wg.fill([8, 32], 0.5);
+    const step = () =>
+      wg
+        .tidy(() => {
+          const { value, grads } = wg.variableGrads(
+            () =>
+              wg
+                .reshape(wg.matMul(wg.matMul(x, w), wg.ones([16, 1])), [8])
+                .reshape([1, 8])
+                .matMul(wg.ones([8, 1]))
+                .reshape([]),
+            [w],
+          );
+          w.assign(grads.soak_w as wg.Tensor);
+          return value;
+        })
+        .dispose();
+    step();
+    const before = wg.memory();
+    for (let i = 0; i < 1000; i++) step();
+    const after = wg.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect(after.wasmBytes).toBe(before.wasmBytes);
+    expect(after.heapLiveBytes).toBe(before.heapLiveBytes);
+    wg.dispose([w, x]);
+  });
+});
