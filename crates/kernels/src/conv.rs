@@ -362,4 +362,4 @@ pub(crate) unsafe fn copy(src: *const f32, dst: *mut f32, len: usize) {
 
 #[cfg(test)]
 #[path = "conv_tests.rs"]
-mod tests;
+pub(crate) mod tests;
