@@ -11,11 +11,13 @@ pub mod conv;
 pub mod conv_im2col;
 pub mod gather;
 pub mod gemm;
+pub mod loss;
 pub mod norm;
 pub mod optim;
 pub mod math;
 pub mod reduce;
 pub mod simd;
+pub mod softmax;
 
 #[cfg(target_arch = "wasm32")]
 pub mod exports;

@@ -7,10 +7,18 @@
  */
 import { GATHER_SIGNATURES } from './gather.js';
 import { GEMM_SIGNATURES } from './gemm.js';
+import { LOSS_SIGNATURES } from './loss.js';
+import { NORM_SIGNATURES } from './norm.js';
+import { REDUCE_SIGNATURES } from './reduce.js';
+import { SOFTMAX_SIGNATURES } from './softmax.js';
 
 export const KERNEL_SIGNATURES = {
   ...GEMM_SIGNATURES,
   ...GATHER_SIGNATURES,
+  ...REDUCE_SIGNATURES,
+  ...SOFTMAX_SIGNATURES,
+  ...LOSS_SIGNATURES,
+  ...NORM_SIGNATURES,
 } as const;
 
 export type KernelName = keyof typeof KERNEL_SIGNATURES;
