@@ -68,7 +68,12 @@ describe.each([
       const b = Float32Array.from({ length: k * n }, () => rand());
       const c = await guard(api.matMul(a, [m, k], b, [k, n]));
       expect(c).toBeInstanceOf(Float32Array);
-      assertClose(c, matMulReference(a, b, m, k, n), { atol: 1e-5, rtol: 1e-5 }, `worker ${build} matMul ${m}x${k}x${n}`);
+      assertClose(
+        c,
+        matMulReference(a, b, m, k, n),
+        { atol: 1e-5, rtol: 1e-5 },
+        `worker ${build} matMul ${m}x${k}x${n}`,
+      );
     }
   });
 

@@ -38,7 +38,12 @@ export interface WorkerApi {
   /** True when the worker's runtime runs the SIMD128 build; loads the default runtime if needed. */
   simd(): Promise<boolean>;
   /** Row-major [m,k] × [k,n] product in the worker; the result buffer is transferred back. */
-  matMul(aValues: ArrayLike<number>, aShape: readonly number[], bValues: ArrayLike<number>, bShape: readonly number[]): Promise<Float32Array>;
+  matMul(
+    aValues: ArrayLike<number>,
+    aShape: readonly number[],
+    bValues: ArrayLike<number>,
+    bShape: readonly number[],
+  ): Promise<Float32Array>;
 }
 
 let loading: Promise<Runtime> | undefined;
