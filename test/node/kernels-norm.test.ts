@@ -281,6 +281,7 @@ describe.each([
     expect(() => batchNormTrain(rt, 1, 4, p, p, {}, 1e-3, 1.5)).toThrow(/momentum must lie in \[0, 1\], got 1.5/);
     expect(() => batchNormTrain(rt, 2, 4, rt.memory.buffer.byteLength - 16, p, {})).toThrow(/x spans bytes/);
     expect(() => layerNorm(rt, 2, 0, p, p, {})).toThrow(ShapeError);
+    expect(() => layerNorm(rt, 1, 4, p, p, {}, Number.NaN)).toThrow(ValueError);
     expect(() => layerNorm(rt, 1, 4, p, p, { gamma: rt.memory.buffer.byteLength - 4 })).toThrow(/gamma spans bytes/);
     expect(() => batchNormInference(rt, 1, 4, p, p, { movingMean: 2, movingVar: p })).toThrow(/movingMean spans bytes/);
     expect(() => layerNormBackward(rt, -1, 4, p, p, p, { mean: p, rstd: p })).toThrow(
