@@ -128,6 +128,25 @@ describe('tape, grad functions and variables', () => {
     wg.dispose([a, b, bCopy, g, value, grad, ga, unused]);
   });
 
+  it('a tidy inside the differentiated function keeps what the tape needs', () => {
+    const a = wg.tensor2d([1, 2, 3, 4], [2, 2]);
+    const b = wg.tensor2d([0.5, -1, 2, 0.25], [2, 2]);
+    const before = wg.memory().numTensors;
+    const plain = wg.grad((x) => wg.matMul(wg.matMul(x, b), b))(a);
+    const tidied = wg.grad((x) =>
+      wg.tidy(() =>
+        wg.matMul(
+          wg.tidy(() => wg.matMul(x, b)),
+          b,
+        ),
+      ),
+    )(a);
+    expect(Array.from(tidied.dataSync())).toEqual(Array.from(plain.dataSync()));
+    wg.dispose([plain, tidied]);
+    expect(wg.memory().numTensors).toBe(before);
+    wg.dispose([a, b]);
+  });
+
   it('records nothing outside a gradient computation and refuses nesting', () => {
     const x = wg.tensor2d([1, 2, 3, 4], [2, 2]);
     expect(() => wg.grad((y) => wg.grad((z) => wg.matMul(z, z))(y))(x)).toThrow(/nested gradient computations/);

@@ -11,7 +11,6 @@
  * Rules run with recording paused, so they may use any op; gradients are first order only.
  */
 
-import { fill } from './creation.js';
 import type { TapeNode } from './engine.js';
 import { type ActivationKind, activationBackward } from './ops/activation.js';
 import { div, mul, neg, scale, sumTo } from './ops/binary.js';
@@ -19,7 +18,7 @@ import { matMulBackward } from './ops/matmul.js';
 import { broadcastTo, maxBackward } from './ops/reduce.js';
 import { copyBox, reshape, slice, transpose } from './ops/shape.js';
 import { logSoftmaxBackward, softmaxBackward } from './ops/softmax.js';
-import type { Tensor } from './tensor.js';
+import { filled, type Tensor } from './tensor.js';
 
 /** What a rule knows about one input. */
 export interface GradSlot {
@@ -62,7 +61,7 @@ function unconcat(dy: Tensor, node: TapeNode): Tensor[] {
 
 /** Gradient of slice: dy placed in a zero tensor of the input's shape. */
 function unslice(dy: Tensor, node: TapeNode): Tensor {
-  const g = fill(x0(node).shape, 0, 'slice (backward)');
+  const g = filled(x0(node).shape, 0, 'slice (backward)', dy.runtime);
   copyBox(g, dy, axes(node, 'begin'), true);
   return g;
 }

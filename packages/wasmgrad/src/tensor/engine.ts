@@ -21,6 +21,8 @@ export interface Tape {
   readonly nodes: TapeNode[];
   /** Ids of tensors whose gradient is wanted or that depend on one (only their ops are recorded). */
   readonly needsGrad: Set<number>;
+  /** Tensors the recorded nodes refer to: a `tidy` inside the differentiated function must not free them. */
+  readonly saved: Set<Tensor>;
 }
 
 interface Scope {
@@ -80,16 +82,18 @@ export function beginScope(): void {
 }
 
 /**
- * @internal closes the innermost scope: disposes its tensors except those in `keep` and those marked
- * with `keep()`; survivors move to the enclosing scope so an outer tidy still owns them.
+ * @internal closes the innermost scope: disposes its tensors except those in `keep`, those marked
+ * with `keep()` and those the active tape still needs; survivors move to the enclosing scope so an
+ * outer tidy (or the gradient computation) still owns them.
  */
 export function endScope(keep: ReadonlySet<Tensor>): void {
   const scope = state.scopes.pop();
   if (!scope) return;
   const parent = state.scopes[state.scopes.length - 1];
+  const saved = state.tape?.saved;
   for (const t of scope.tensors) {
     if (t.isDisposed) continue;
-    if (keep.has(t)) parent?.tensors.push(t);
+    if (keep.has(t) || saved?.has(t)) parent?.tensors.push(t);
     else if (!state.kept.has(t)) t.dispose();
   }
 }
@@ -134,6 +138,8 @@ export function record(op: string, inputs: readonly Tensor[], output: Tensor, at
     if (tape.needsGrad.has(x.id)) {
       tape.nodes.push({ op, inputs, output, attrs });
       tape.needsGrad.add(output.id);
+      for (const t of inputs) tape.saved.add(t);
+      tape.saved.add(output);
       return output;
     }
   }

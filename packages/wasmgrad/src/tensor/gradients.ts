@@ -7,11 +7,10 @@
  */
 import { fmtShape, ShapeError, ValueError } from '../errors.js';
 import { BACKWARD, type GradSlot } from './backward.js';
-import { fill } from './creation.js';
 import { activeTape, beginScope, endScope, setTape, type Tape } from './engine.js';
 import { add, addInPlace } from './ops/binary.js';
 import { sameShape } from './ops/util.js';
-import { nextTensorId, type Tensor, view } from './tensor.js';
+import { filled, nextTensorId, type Tensor, view } from './tensor.js';
 import { trainableVariables, type Variable } from './variable.js';
 
 /** Gradient bookkeeping of one backward pass. */
@@ -79,7 +78,7 @@ function backprop(tape: Tape, y: Tensor, xs: readonly Tensor[], dy: Tensor | und
     throw new ShapeError('grad', `dy has shape ${fmtShape(dy.shape)}, f(x) has shape ${fmtShape(y.shape)}`);
   }
   const table = new GradTable(firstOwned);
-  table.accumulate(y, dy ?? fill(y.shape, 1, 'grad'), 'grad');
+  table.accumulate(y, dy ?? filled(y.shape, 1, 'grad', y.runtime), 'grad');
   for (let i = tape.nodes.length - 1; i >= 0; i--) {
     const node = tape.nodes[i] as (typeof tape.nodes)[number];
     const g = table.get(node.output);
@@ -99,7 +98,7 @@ function backprop(tape: Tape, y: Tensor, xs: readonly Tensor[], dy: Tensor | und
   }
   const seen = new Set<Tensor>();
   return xs.map((x) => {
-    let g = table.get(x) ?? fill(x.shape, 0, 'grad');
+    let g = table.get(x) ?? filled(x.shape, 0, 'grad', x.runtime);
     // Each returned gradient must be its own tensor, not an input the caller may dispose.
     if (seen.has(g) || !table.owns(g)) g = view(g, g.shape);
     seen.add(g);
@@ -117,7 +116,7 @@ function differentiate<T extends Tensor>(
   if (typeof f !== 'function') throw new ValueError(op, 'expects a function');
   if (activeTape() !== null)
     throw new ValueError(op, 'nested gradient computations are not supported (first order only)');
-  const tape: Tape = { nodes: [], needsGrad: new Set(xs.map((x) => x.id)) };
+  const tape: Tape = { nodes: [], needsGrad: new Set(xs.map((x) => x.id)), saved: new Set() };
   const firstId = nextTensorId();
   beginScope();
   let keep = new Set<Tensor>();

@@ -252,6 +252,14 @@ export function empty(shape: readonly number[], op = 'tensor', rt: Runtime = cur
   return new Tensor(new Storage(rt, ptr, bytes), shape);
 }
 
+/** A tensor of `shape` filled with `value` in runtime `rt` (typed-array fill of the wasm memory). */
+export function filled(shape: readonly number[], value: number, op: string, rt: Runtime): Tensor {
+  const t = empty(shape, op, rt);
+  const base = t.ptr >>> 2;
+  rt.f32.fill(value, base, base + t.size);
+  return t;
+}
+
 /** A new tensor sharing `t`'s memory under another shape of the same size (no copy, no tape). */
 export function view(t: Tensor, shape: readonly number[]): Tensor {
   const storage = t.storage;

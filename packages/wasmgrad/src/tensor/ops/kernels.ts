@@ -5,6 +5,8 @@
  * depends on a wrapper's parameter order.
  */
 import { RuntimeStateError } from '../../errors.js';
+import * as reduceK from '../../runtime/kernels/reduce.js';
+import * as softmaxK from '../../runtime/kernels/softmax.js';
 import type { Runtime } from '../../runtime/runtime.js';
 
 /** Elementwise binary operations. */
@@ -72,8 +74,7 @@ export function sumRows(
   scale: number,
   accumulate: boolean,
 ): void {
-  void [rt, rows, cols, x, ldx, out, scale, accumulate];
-  missing(op, 'sum_rows');
+  reduceK.sumRows(rt, rows, cols, x, out, { ldx, scale, accumulate }, op);
 }
 
 /** out[i] = scale·Σ_j x[i, j] over a rows×cols matrix with row stride ldx. */
@@ -88,8 +89,7 @@ export function sumCols(
   scale: number,
   accumulate: boolean,
 ): void {
-  void [rt, rows, cols, x, ldx, out, scale, accumulate];
-  missing(op, 'sum_cols');
+  reduceK.sumCols(rt, rows, cols, x, out, { ldx, scale, accumulate }, op);
 }
 
 /** out[i] = max_j x[i, j]. */
@@ -102,8 +102,7 @@ export function maxRows(
   ldx: number,
   out: number,
 ): void {
-  void [rt, rows, cols, x, ldx, out];
-  missing(op, 'max_rows');
+  reduceK.maxRows(rt, rows, cols, x, out, ldx, op);
 }
 
 /** out[i] (i32) = first argmax_j x[i, j]. */
@@ -116,8 +115,7 @@ export function argmaxRows(
   ldx: number,
   out: number,
 ): void {
-  void [rt, rows, cols, x, ldx, out];
-  missing(op, 'argmax_rows');
+  reduceK.argmaxRows(rt, rows, cols, x, out, ldx, op);
 }
 
 /** y = f(x) over n values for the function `kind`. */
@@ -150,16 +148,14 @@ export function unaryBackward(
   missing(op, 'activation backward');
 }
 
-/** Row-wise softmax of a rows×cols matrix. */
+/** Row-wise softmax of a contiguous rows×cols matrix. */
 export function softmaxRows(rt: Runtime, op: string, rows: number, cols: number, x: number, y: number): void {
-  void [rt, rows, cols, x, y];
-  missing(op, 'softmax');
+  softmaxK.softmax(rt, rows, cols, x, y, op);
 }
 
 /** Row-wise log-softmax. */
 export function logSoftmaxRows(rt: Runtime, op: string, rows: number, cols: number, x: number, y: number): void {
-  void [rt, rows, cols, x, y];
-  missing(op, 'log_softmax');
+  softmaxK.logSoftmax(rt, rows, cols, x, y, op);
 }
 
 /** Softmax backward from y and dy. */
@@ -172,8 +168,7 @@ export function softmaxRowsBackward(
   dy: number,
   dx: number,
 ): void {
-  void [rt, rows, cols, y, dy, dx];
-  missing(op, 'softmax backward');
+  softmaxK.softmaxBackward(rt, rows, cols, y, dy, dx, op);
 }
 
 /** Log-softmax backward from y and dy. */
@@ -186,6 +181,5 @@ export function logSoftmaxRowsBackward(
   dy: number,
   dx: number,
 ): void {
-  void [rt, rows, cols, y, dy, dx];
-  missing(op, 'log_softmax backward');
+  softmaxK.logSoftmaxBackward(rt, rows, cols, y, dy, dx, op);
 }

@@ -1,0 +1,307 @@
+/**
+ * Every differentiable op, on the SIMD and the scalar build: forward against a plain f64 reference,
+ * backward (the vector–Jacobian product with a random dy) against central finite differences of
+ * that reference (test/shared/gradcheck.ts), and random-direction VJP checks at larger shapes.
+ */
+import { describe, expect, it } from 'vitest';
+import * as wg from '../../packages/wasmgrad/src/index.js';
+import { checkOp, checkVjpDirections, type RefFn } from '../shared/gradcheck.js';
+
+const map =
+  (f: (v: number) => number): RefFn =>
+  (x) =>
+    x.map(f);
+
+/** erf by its Maclaurin series (|x| < 5; error < 1e-9 there), ±1 beyond. */
+function erf(x: number): number {
+  if (Math.abs(x) >= 5) return Math.sign(x);
+  let term = x;
+  let s = x;
+  for (let n = 1; n < 120; n++) {
+    term *= (-x * x) / n;
+    s += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * s;
+}
+const sig = (v: number) => 1 / (1 + Math.exp(-v));
+const softplusRef = (v: number) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+const SELU_L = 1.0507009873554805;
+const SELU_A = 1.6732632423543772;
+
+/** [name, op, reference, input range, gap around kinks/poles]. */
+const UNARY: [string, (x: wg.Tensor) => wg.Tensor, (v: number) => number, [number, number], number][] = [
+  ['relu', wg.relu, (v) => Math.max(v, 0), [-3, 3], 0.05],
+  ['relu6', wg.relu6, (v) => Math.min(Math.max(v, 0), 6), [-3, 9], 0.05],
+  ['leakyRelu', (x) => wg.leakyRelu(x, 0.1), (v) => (v > 0 ? v : 0.1 * v), [-3, 3], 0.05],
+  ['elu', (x) => wg.elu(x, 0.7), (v) => (v > 0 ? v : 0.7 * Math.expm1(v)), [-3, 3], 0.05],
+  ['selu', wg.selu, (v) => SELU_L * (v > 0 ? v : SELU_A * Math.expm1(v)), [-3, 3], 0.05],
+  ['sigmoid', wg.sigmoid, sig, [-6, 6], 0],
+  ['tanh', wg.tanh, Math.tanh, [-4, 4], 0],
+  ['softplus', wg.softplus, softplusRef, [-6, 6], 0],
+  ['swish', wg.swish, (v) => v * sig(v), [-6, 6], 0],
+  ['mish', wg.mish, (v) => v * Math.tanh(softplusRef(v)), [-6, 6], 0],
+  ['gelu', wg.gelu, (v) => 0.5 * v * (1 + erf(v / Math.SQRT2)), [-5, 5], 0],
+  [
+    'geluTanh',
+    wg.geluTanh,
+    (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
+    [-5, 5],
+    0,
+  ],
+  ['geluSigmoid', wg.geluSigmoid, (v) => v * sig(1.702 * v), [-5, 5], 0],
+  ['exp', wg.exp, Math.exp, [-4, 4], 0],
+  ['log', wg.log, Math.log, [0.05, 5], 0],
+  ['sqrt', wg.sqrt, Math.sqrt, [0.05, 5], 0],
+  ['square', wg.square, (v) => v * v, [-3, 3], 0],
+  ['abs', wg.abs, Math.abs, [-3, 3], 0.05],
+  ['neg', wg.neg, (v) => -v, [-3, 3], 0],
+  ['scale', (x) => wg.scale(x, -1.5, 0.25), (v) => -1.5 * v + 0.25, [-3, 3], 0],
+];
+
+/** f64 broadcasting binary op over row-major shapes. */
+function broadcastRef(f: (a: number, b: number) => number, sa: number[], sb: number[]): RefFn {
+  const out = wg.broadcastShapes('ref', sa, sb);
+  const strides = (s: number[]) => {
+    const st = new Array<number>(out.length).fill(0);
+    let k = 1;
+    for (let i = s.length - 1; i >= 0; i--) {
+      st[out.length - s.length + i] = s[i] === 1 ? 0 : k;
+      k *= s[i] as number;
+    }
+    return st;
+  };
+  const [ta, tb] = [strides(sa), strides(sb)];
+  const n = out.reduce((p, d) => p * d, 1);
+  return (a, b) => {
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let [r, ia, ib] = [i, 0, 0];
+      for (let d = out.length - 1; d >= 0; d--) {
+        const c = r % (out[d] as number);
+        r = Math.floor(r / (out[d] as number));
+        ia += c * (ta[d] as number);
+        ib += c * (tb[d] as number);
+      }
+      y[i] = f(a[ia] as number, b[ib] as number);
+    }
+    return y;
+  };
+}
+
+const BINARY: [string, (a: wg.Tensor, b: wg.Tensor) => wg.Tensor, (a: number, b: number) => number][] = [
+  ['add', wg.add, (a, b) => a + b],
+  ['sub', wg.sub, (a, b) => a - b],
+  ['mul', wg.mul, (a, b) => a * b],
+  ['div', wg.div, (a, b) => a / b],
+];
+const SHAPES: [number[], number[]][] = [
+  [
+    [3, 4],
+    [3, 4],
+  ],
+  [[3, 4], [4]],
+  [[3, 4], []],
+  [[4], [3, 4]],
+  [[], [2, 3]],
+  [
+    [3, 1],
+    [1, 4],
+  ],
+  [
+    [2, 3, 4],
+    [3, 1],
+  ],
+  [
+    [2, 1, 4],
+    [2, 3, 4],
+  ],
+];
+
+/** f64 sum over axes of a row-major tensor (scaled by `factor`). */
+function sumRef(shape: number[], axes: number[], factor = 1): RefFn {
+  const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const n = outShape.reduce((p, d) => p * d, 1);
+  return (x) => {
+    const y = new Float64Array(n);
+    for (let i = 0; i < x.length; i++) {
+      let [r, o, k] = [i, 0, 1];
+      for (let d = shape.length - 1; d >= 0; d--) {
+        const c = r % (shape[d] as number);
+        r = Math.floor(r / (shape[d] as number));
+        o += (axes.includes(d) ? 0 : c) * k;
+        k *= outShape[d] as number;
+      }
+      y[o] = (y[o] as number) + (x[i] as number) * factor;
+    }
+    return y;
+  };
+}
+
+/** f64 row-wise softmax or log-softmax over the last axis of length `cols`. */
+const softmaxRef =
+  (cols: number, log: boolean): RefFn =>
+  (x) => {
+    const y = new Float64Array(x.length);
+    for (let r = 0; r < x.length / cols; r++) {
+      const row = x.subarray(r * cols, (r + 1) * cols);
+      const m = Math.max(...row);
+      const s = row.reduce((p, v) => p + Math.exp(v - m), 0);
+      row.forEach((v, j) => {
+        y[r * cols + j] = log ? v - m - Math.log(s) : Math.exp(v - m) / s;
+      });
+    }
+    return y;
+  };
+
+describe.each([
+  ['simd', true],
+  ['scalar', false],
+])('ops on the %s build', (_name, simd) => {
+  const inRuntime = async (fn: () => void) => {
+    const rt = await wg.createRuntime({ simd });
+    wg.withRuntime(rt, fn);
+  };
+
+  it('unary functions and activations match f64 values and finite differences', async () => {
+    await inRuntime(() => {
+      for (const [name, op, f, [lo, hi], gap] of UNARY) {
+        checkOp({
+          name,
+          op: (x) => op(x as wg.Tensor),
+          ref: map(f),
+          shapes: [[7, 9]],
+          lo,
+          hi,
+          gap,
+          forward: { atol: 2e-6, rtol: 2e-5 },
+        });
+      }
+    });
+  });
+
+  it('binary ops broadcast and reduce their gradients over broadcast axes', async () => {
+    await inRuntime(() => {
+      for (const [name, op, f] of BINARY) {
+        for (const [sa, sb] of SHAPES) {
+          checkOp({
+            name: `${name} ${JSON.stringify(sa)}⊕${JSON.stringify(sb)}`,
+            op: (a, b) => op(a as wg.Tensor, b as wg.Tensor),
+            ref: broadcastRef(f, sa, sb),
+            shapes: [sa, sb],
+            gap: name === 'div' ? 0.5 : 0,
+          });
+        }
+      }
+      checkOp({ name: 'add number', op: (a) => wg.add(a as wg.Tensor, 2), ref: map((v) => v + 2), shapes: [[5]] });
+      checkOp({ name: 'number sub', op: (a) => wg.sub(2, a as wg.Tensor), ref: map((v) => 2 - v), shapes: [[5]] });
+      checkOp({
+        name: 'number div',
+        op: (a) => wg.div(2, a as wg.Tensor),
+        ref: map((v) => 2 / v),
+        shapes: [[5]],
+        gap: 0.5,
+      });
+      checkOp({ name: 'mul number', op: (a) => wg.mul(a as wg.Tensor, -3), ref: map((v) => -3 * v), shapes: [[5]] });
+      checkOp({
+        name: 'squaredDifference',
+        op: (a, b) => wg.squaredDifference(a as wg.Tensor, b as wg.Tensor),
+        ref: broadcastRef((a, b) => (a - b) ** 2, [2, 3], [3]),
+        shapes: [[2, 3], [3]],
+      });
+      expect(() => wg.add(wg.zeros([2, 3]), wg.zeros([2]))).toThrow(
+        /add: shapes \[2,3\] and \[2\] cannot be broadcast together/,
+      );
+    });
+  });
+
+  it('sum, mean and max reduce over any axes', async () => {
+    await inRuntime(() => {
+      const shape = [2, 3, 4];
+      for (const axes of [[0], [1], [2], [0, 1], [0, 2], [1, 2], [0, 1, 2]]) {
+        for (const keepDims of [false, true]) {
+          checkOp({
+            name: `sum ${axes} keep=${keepDims}`,
+            op: (x) => wg.sum(x as wg.Tensor, axes, keepDims),
+            ref: sumRef(shape, axes),
+            shapes: [shape],
+          });
+          const n = axes.reduce((p, a) => p * (shape[a] as number), 1);
+          checkOp({
+            name: `mean ${axes}`,
+            op: (x) => wg.mean(x as wg.Tensor, axes, keepDims),
+            ref: sumRef(shape, axes, 1 / n),
+            shapes: [shape],
+          });
+        }
+      }
+      checkOp({ name: 'sum all', op: (x) => wg.sum(x as wg.Tensor), ref: sumRef([5, 6], [0, 1]), shapes: [[5, 6]] });
+      checkOp({
+        name: 'sum of [1,1,4] axis 1',
+        op: (x) => wg.sum(x as wg.Tensor, 1),
+        ref: sumRef([1, 1, 4], [1]),
+        shapes: [[1, 1, 4]],
+      });
+      const maxRef =
+        (rows: number, cols: number): RefFn =>
+        (x) =>
+          Float64Array.from({ length: rows }, (_, r) => Math.max(...x.subarray(r * cols, (r + 1) * cols)));
+      checkOp({ name: 'max last axis', op: (x) => wg.max(x as wg.Tensor), ref: maxRef(4, 5), shapes: [[4, 5]] });
+      checkOp({
+        name: 'max axis 0',
+        op: (x) => wg.max(x as wg.Tensor, 0, true),
+        ref: (x) =>
+          Float64Array.from({ length: 5 }, (_, j) => Math.max(...[0, 1, 2, 3].map((r) => x[r * 5 + j] as number))),
+        shapes: [[4, 5]],
+      });
+      expect(wg.tidy(() => wg.max(wg.zeros([4, 5]), 0, true).shape)).toEqual([1, 5]);
+      expect(() => wg.sum(wg.zeros([2]), 1)).toThrow(/sum: axis 1 is out of range for rank 1/);
+    });
+  });
+
+  it('softmax and logSoftmax match f64 values and finite differences', async () => {
+    await inRuntime(() => {
+      checkOp({
+        name: 'softmax',
+        op: (x) => wg.softmax(x as wg.Tensor),
+        ref: softmaxRef(7, false),
+        shapes: [[5, 7]],
+        lo: -4,
+        hi: 4,
+      });
+      checkOp({
+        name: 'logSoftmax',
+        op: (x) => wg.logSoftmax(x as wg.Tensor),
+        ref: softmaxRef(7, true),
+        shapes: [[5, 7]],
+        lo: -4,
+        hi: 4,
+      });
+      expect(() => wg.softmax(wg.zeros([2, 3]), 0)).toThrow(/softmax: only the last axis is supported/);
+    });
+  });
+
+  it('a dense → activation → logSoftmax → mean chain passes a random-direction VJP check', async () => {
+    await inRuntime(() => {
+      const [b, i, o] = [32, 48, 10];
+      checkVjpDirections({
+        name: 'mlp chain',
+        op: (x, w, bias) =>
+          wg.mean(wg.logSoftmax(wg.gelu(wg.add(wg.matMul(x as wg.Tensor, w as wg.Tensor), bias as wg.Tensor))), 1),
+        ref: (x, w, bias) => {
+          const h = new Float64Array(b * o);
+          for (let r = 0; r < b; r++) {
+            for (let c = 0; c < o; c++) {
+              let s = bias[c] as number;
+              for (let k = 0; k < i; k++) s += (x[r * i + k] as number) * (w[k * o + c] as number);
+              h[r * o + c] = 0.5 * s * (1 + erf(s / Math.SQRT2));
+            }
+          }
+          return sumRef([b, o], [1], 1 / o)(softmaxRef(o, true)(h));
+        },
+        shapes: [[b, i], [i, o], [o]],
+        lo: -1,
+        hi: 1,
+      });
+    });
+  });
+});
