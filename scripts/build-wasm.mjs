@@ -115,12 +115,21 @@ if (
   process.exit(0);
 }
 
+/** Runs a build tool; on failure its own output (already printed) says why, so exit quietly. */
+function run(cmd, args, options) {
+  try {
+    execFileSync(cmd, args, options);
+  } catch (err) {
+    fail(`${cmd} ${args.slice(0, 3).join(' ')} … failed (exit ${err.status ?? err.signal ?? err.message})`);
+  }
+}
+
 mkdirSync(outDir, { recursive: true });
 for (const [i, variant] of VARIANTS.entries()) {
   const targetDir = join(root, 'target', `wasm-${variant.name}`);
   const rustflags = ['-C', `target-feature=${variant.features}`, ...LINK].join(' ');
   log(`cargo (${toolchain.id}) → ${variant.name}`);
-  execFileSync(
+  run(
     toolchain.cargo,
     ['rustc', '-p', crate, '--release', '--target', 'wasm32-unknown-unknown', '--crate-type', 'cdylib', '-q'],
     {
@@ -130,7 +139,7 @@ for (const [i, variant] of VARIANTS.entries()) {
     },
   );
   const built = join(targetDir, 'wasm32-unknown-unknown/release', artifact);
-  execFileSync(wasmOpt, ['-O3', ...WASM_OPT_FEATURES, ...variant.opt, built, '-o', outputs[i]], { stdio: 'inherit' });
+  run(wasmOpt, ['-O3', ...WASM_OPT_FEATURES, ...variant.opt, built, '-o', outputs[i]], { stdio: 'inherit' });
   log(`${relative(root, outputs[i])}: ${statSync(outputs[i]).size} bytes`);
 }
 writeFileSync(stampFile, stamp);
