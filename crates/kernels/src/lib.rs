@@ -8,12 +8,14 @@
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 pub mod conv;
+pub mod conv_depthwise;
 pub mod conv_im2col;
 pub mod gather;
 pub mod gemm;
 pub mod loss;
 pub mod norm;
 pub mod optim;
+pub mod pool;
 pub mod math;
 pub mod reduce;
 pub mod simd;

@@ -5,15 +5,19 @@
  *
  * Pointers are byte addresses into the runtime's memory; strides are in elements.
  */
+import { CONV_SIGNATURES } from './conv.js';
 import { GATHER_SIGNATURES } from './gather.js';
 import { GEMM_SIGNATURES } from './gemm.js';
 import { LOSS_SIGNATURES } from './loss.js';
 import { NORM_SIGNATURES } from './norm.js';
+import { POOL_SIGNATURES } from './pool.js';
 import { REDUCE_SIGNATURES } from './reduce.js';
 import { SOFTMAX_SIGNATURES } from './softmax.js';
 
 export const KERNEL_SIGNATURES = {
   ...GEMM_SIGNATURES,
+  ...CONV_SIGNATURES,
+  ...POOL_SIGNATURES,
   ...GATHER_SIGNATURES,
   ...REDUCE_SIGNATURES,
   ...SOFTMAX_SIGNATURES,

@@ -1,0 +1,321 @@
+import { describe, expect, it } from 'vitest';
+import { ShapeError, ValueError } from '../../packages/wasmgrad/src/errors.js';
+import {
+  type Conv2dGeometry,
+  type Conv2dOptions,
+  conv2dBackwardBias,
+  conv2dBackwardFilter,
+  conv2dBackwardInput,
+  conv2dForward,
+  conv2dGeometry,
+  conv2dWorkspaceLength,
+  depthwiseConv2dBackwardFilter,
+  depthwiseConv2dBackwardInput,
+  depthwiseConv2dForward,
+  depthwiseConv2dGeometry,
+} from '../../packages/wasmgrad/src/runtime/kernels/conv.js';
+import { createRuntime, type Runtime } from '../../packages/wasmgrad/src/runtime/runtime.js';
+import { assertClose, seededRandom } from '../shared/tolerance.js';
+
+const put = (rt: Runtime, values: ArrayLike<number>) => {
+  const p = rt.allocF32(Math.max(1, values.length), 'test');
+  rt.write(p, values);
+  return p;
+};
+const nanBuf = (rt: Runtime, n: number) => put(rt, new Float32Array(n).fill(Number.NaN));
+const randArray = (rand: (lo?: number, hi?: number) => number, n: number) =>
+  Array.from({ length: n }, () => Math.fround(rand(-1, 1)));
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
+  return s;
+};
+
+/**
+ * Calls f(x index, filter index, y index) for every product term of a (depthwise when `depthwise`)
+ * convolution, straight from the definition: y[n,oy,ox,o] += x[n, oy·sh + ky·dh − pt, ox·sw + kx·dw − pl, c]·w[ky,kx,c,o'].
+ */
+function terms(g: Conv2dGeometry, depthwise: boolean, f: (xi: number, wi: number, yi: number) => void): void {
+  const { inHeight: H, inWidth: W, inChannels: C, outChannels: O, outHeight: OH, outWidth: OW } = g;
+  const mult = depthwise ? O / Math.max(C, 1) : 0;
+  for (let n = 0; n < g.batch; n++)
+    for (let oy = 0; oy < OH; oy++)
+      for (let ox = 0; ox < OW; ox++)
+        for (let ky = 0; ky < g.filterHeight; ky++) {
+          const iy = oy * g.strideHeight + ky * g.dilationHeight - g.padTop;
+          if (iy < 0 || iy >= H) continue;
+          for (let kx = 0; kx < g.filterWidth; kx++) {
+            const ix = ox * g.strideWidth + kx * g.dilationWidth - g.padLeft;
+            if (ix < 0 || ix >= W) continue;
+            const xBase = ((n * H + iy) * W + ix) * C;
+            const yBase = ((n * OH + oy) * OW + ox) * O;
+            const tap = ky * g.filterWidth + kx;
+            for (let c = 0; c < C; c++) {
+              if (depthwise) {
+                for (let m = 0; m < mult; m++) f(xBase + c, tap * O + c * mult + m, yBase + c * mult + m);
+              } else {
+                for (let o = 0; o < O; o++) f(xBase + c, (tap * C + c) * O + o, yBase + o);
+              }
+            }
+          }
+        }
+}
+
+function forwardRef(
+  g: Conv2dGeometry,
+  dw: boolean,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  bias?: ArrayLike<number>,
+) {
+  const y = new Float64Array(g.batch * g.outHeight * g.outWidth * g.outChannels);
+  if (bias) for (let i = 0; i < y.length; i++) y[i] = bias[i % g.outChannels] as number;
+  terms(g, dw, (xi, wi, yi) => {
+    y[yi] = (y[yi] as number) + (x[xi] as number) * (w[wi] as number);
+  });
+  return y;
+}
+
+function backwardRef(
+  g: Conv2dGeometry,
+  dw: boolean,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  dy: ArrayLike<number>,
+) {
+  const dx = new Float64Array(x.length);
+  const dfilter = new Float64Array(w.length);
+  terms(g, dw, (xi, wi, yi) => {
+    dx[xi] = (dx[xi] as number) + (dy[yi] as number) * (w[wi] as number);
+    dfilter[wi] = (dfilter[wi] as number) + (dy[yi] as number) * (x[xi] as number);
+  });
+  return { dx, dfilter };
+}
+
+/** Central differences of v ↦ ⟨forwardRef(…v…), dy⟩ at `count` spread indices (exact up to rounding: the loss is linear). */
+function numericGrad(loss: (v: Float64Array) => number, at: ArrayLike<number>, count: number): Map<number, number> {
+  const v = Float64Array.from(at);
+  const out = new Map<number, number>();
+  const step = Math.max(1, Math.floor(v.length / count));
+  for (let k = 0; k < v.length; k += step) {
+    const old = v[k] as number;
+    v[k] = old + 1e-3;
+    const up = loss(v);
+    v[k] = old - 1e-3;
+    const down = loss(v);
+    v[k] = old;
+    out.set(k, (up - down) / 2e-3);
+  }
+  return out;
+}
+
+function expectFd(got: Float32Array, fd: Map<number, number>, what: string): void {
+  const idx = [...fd.keys()];
+  assertClose(
+    idx.map((k) => got[k] as number),
+    idx.map((k) => fd.get(k) as number),
+    { atol: 1e-4, rtol: 1e-4 },
+    what,
+  );
+}
+
+const CASES: [string, number[], number[], Conv2dOptions][] = [
+  ['3x3 valid', [2, 5, 7, 3], [3, 3, 3, 4], { padding: 'valid' }],
+  ['3x3 same C=1 (first layer)', [2, 6, 5, 1], [3, 3, 1, 5], { padding: 'same' }],
+  ['stride 2 same, asymmetric split', [2, 6, 7, 5], [3, 3, 5, 6], { strides: 2, padding: 'same' }],
+  ['2x2 stride 2 same on even size', [1, 6, 6, 4], [2, 2, 4, 3], { strides: 2, padding: 'same' }],
+  ['dilation 2 same', [2, 7, 6, 3], [3, 2, 3, 2], { dilations: 2, padding: 'same' }],
+  ['stride (1,2) dilation (2,1) valid', [1, 7, 9, 8], [2, 3, 8, 5], { strides: [1, 2], dilations: [2, 1] }],
+  ['explicit asymmetric padding', [2, 4, 5, 2], [3, 3, 2, 3], { padding: { top: 2, bottom: 0, left: 0, right: 1 } }],
+  ['1x1 pointwise', [3, 4, 3, 6], [1, 1, 6, 7], {}],
+  ['1x1 stride 2', [2, 5, 5, 3], [1, 1, 3, 4], { strides: 2, padding: 'same' }],
+  ['filter as large as the input', [2, 3, 4, 2], [3, 4, 2, 3], {}],
+];
+
+describe.each([
+  ['simd', true],
+  ['scalar', false],
+])('conv2d kernels on the %s build', (_name, simd) => {
+  it.each(CASES)(
+    '%s: forward, dx, dw, bias grad match f64 references and finite differences',
+    async (_label, xs, fs, opts) => {
+      const rt = await createRuntime({ simd });
+      const g = conv2dGeometry(xs, fs, opts);
+      const rand = seededRandom(xs.reduce((a, b) => a * 31 + b, 7));
+      const nx = xs.reduce((a, b) => a * b, 1);
+      const nw = fs.reduce((a, b) => a * b, 1);
+      const ny = g.batch * g.outHeight * g.outWidth * g.outChannels;
+      const x = randArray(rand, nx);
+      const w = randArray(rand, nw);
+      const b = randArray(rand, g.outChannels);
+      const dy = randArray(rand, ny);
+      const work = nanBuf(rt, conv2dWorkspaceLength(rt, g));
+      const [px, pw, pb, pdy] = [put(rt, x), put(rt, w), put(rt, b), put(rt, dy)];
+      const [py, pdx, pdw, pdb] = [nanBuf(rt, ny), nanBuf(rt, nx), nanBuf(rt, nw), nanBuf(rt, g.outChannels)];
+
+      conv2dForward(rt, g, px, pw, pb, py, work);
+      const tol = { atol: 1e-5, rtol: 1e-4 };
+      assertClose(rt.read(py, ny), forwardRef(g, false, x, w, b), tol, 'forward');
+      conv2dForward(rt, g, px, pw, 0, py, work);
+      assertClose(rt.read(py, ny), forwardRef(g, false, x, w), tol, 'forward without bias');
+
+      conv2dBackwardInput(rt, g, pdy, pw, pdx, work);
+      conv2dBackwardFilter(rt, g, px, pdy, pdw, work);
+      conv2dBackwardBias(rt, pdy, ny / g.outChannels, g.outChannels, pdb);
+      const ref = backwardRef(g, false, x, w, dy);
+      const [dx, dw, db] = [rt.read(pdx, nx), rt.read(pdw, nw), rt.read(pdb, g.outChannels)];
+      assertClose(dx, ref.dx, tol, 'dx');
+      assertClose(dw, ref.dfilter, tol, 'dw');
+      const dbRef = new Float64Array(g.outChannels);
+      for (let i = 0; i < ny; i++) dbRef[i % g.outChannels] = (dbRef[i % g.outChannels] as number) + (dy[i] as number);
+      assertClose(db, dbRef, tol, 'dbias');
+      // Adjoint: ⟨conv(x), dy⟩ = ⟨x, dx⟩ = ⟨w, dw⟩.
+      const lhs = dot(forwardRef(g, false, x, w), dy);
+      expect(Math.abs(dot(x, dx) - lhs)).toBeLessThan(1e-4 * (1 + Math.abs(lhs)));
+      expect(Math.abs(dot(w, dw) - lhs)).toBeLessThan(1e-4 * (1 + Math.abs(lhs)));
+      // Finite differences of the f64 forward reference.
+      expectFd(
+        dx,
+        numericGrad((v) => dot(forwardRef(g, false, v, w), dy), x, 40),
+        'dx vs finite differences',
+      );
+      expectFd(
+        dw,
+        numericGrad((v) => dot(forwardRef(g, false, x, v), dy), w, 40),
+        'dw vs finite differences',
+      );
+    },
+  );
+
+  it('depthwise conv2d (multipliers 1 and 2) matches references and finite differences', async () => {
+    const rt = await createRuntime({ simd });
+    for (const [xs, fs, opts] of [
+      [[2, 6, 5, 6], [3, 3, 6, 1], { padding: 'same' }],
+      [[1, 7, 6, 3], [3, 2, 3, 2], { strides: 2, dilations: 1, padding: 'same' }],
+      [[2, 7, 7, 5], [2, 3, 5, 1], { dilations: 2 }],
+    ] as [number[], number[], Conv2dOptions][]) {
+      const g = depthwiseConv2dGeometry(xs, fs, opts);
+      const rand = seededRandom(3 + (xs[3] as number));
+      const nx = xs.reduce((a, b) => a * b, 1);
+      const nw = fs.reduce((a, b) => a * b, 1);
+      const ny = g.batch * g.outHeight * g.outWidth * g.outChannels;
+      const [x, w, b, dy] = [
+        randArray(rand, nx),
+        randArray(rand, nw),
+        randArray(rand, g.outChannels),
+        randArray(rand, ny),
+      ];
+      const [px, pw, pb, pdy] = [put(rt, x), put(rt, w), put(rt, b), put(rt, dy)];
+      const [py, pdx, pdw] = [nanBuf(rt, ny), nanBuf(rt, nx), nanBuf(rt, nw)];
+      depthwiseConv2dForward(rt, g, px, pw, pb, py);
+      depthwiseConv2dBackwardInput(rt, g, pdy, pw, pdx);
+      depthwiseConv2dBackwardFilter(rt, g, px, pdy, pdw);
+      const tol = { atol: 1e-5, rtol: 1e-4 };
+      const what = `depthwise ${JSON.stringify([xs, fs, opts])}`;
+      assertClose(rt.read(py, ny), forwardRef(g, true, x, w, b), tol, `${what} forward`);
+      const ref = backwardRef(g, true, x, w, dy);
+      const [dx, dw] = [rt.read(pdx, nx), rt.read(pdw, nw)];
+      assertClose(dx, ref.dx, tol, `${what} dx`);
+      assertClose(dw, ref.dfilter, tol, `${what} dw`);
+      expectFd(
+        dx,
+        numericGrad((v) => dot(forwardRef(g, true, v, w), dy), x, 30),
+        `${what} dx vs finite differences`,
+      );
+      expectFd(
+        dw,
+        numericGrad((v) => dot(forwardRef(g, true, x, v), dy), w, 30),
+        `${what} dw vs finite differences`,
+      );
+    }
+  });
+});
+
+describe('conv2d kernels across builds and bad input', () => {
+  it('SIMD and scalar builds agree bit for bit', async () => {
+    const runtimes = [await createRuntime({ simd: true }), await createRuntime({ simd: false })];
+    const outs = runtimes.map((rt) => {
+      const g = conv2dGeometry([3, 9, 8, 5], [3, 3, 5, 7], { padding: 'same', strides: [1, 2] });
+      const rand = seededRandom(99);
+      const x = randArray(rand, 3 * 9 * 8 * 5);
+      const w = randArray(rand, 3 * 3 * 5 * 7);
+      const ny = g.batch * g.outHeight * g.outWidth * 7;
+      const dy = randArray(rand, ny);
+      const work = nanBuf(rt, conv2dWorkspaceLength(rt, g));
+      const [px, pw, pdy, py, pdx, pdw] = [
+        put(rt, x),
+        put(rt, w),
+        put(rt, dy),
+        nanBuf(rt, ny),
+        nanBuf(rt, x.length),
+        nanBuf(rt, w.length),
+      ];
+      conv2dForward(rt, g, px, pw, 0, py, work);
+      conv2dBackwardInput(rt, g, pdy, pw, pdx, work);
+      conv2dBackwardFilter(rt, g, px, pdy, pdw, work);
+      return [rt.read(py, ny), rt.read(pdx, x.length), rt.read(pdw, w.length)];
+    });
+    const [simdOut, scalarOut] = outs as [Float32Array[], Float32Array[]];
+    for (let k = 0; k < 3; k++)
+      expect(Array.from(simdOut[k] as Float32Array)).toEqual(Array.from(scalarOut[k] as Float32Array));
+  });
+
+  it('computes TensorFlow output sizes and same-padding splits', () => {
+    const g = conv2dGeometry([1, 6, 7, 1], [3, 3, 1, 1], { strides: 2, padding: 'same' });
+    // height: out 3, total pad max(2·2 + 3 − 6, 0) = 1 → 0 before, 1 after; width: out 4, pad 2 → 1, 1.
+    expect([g.outHeight, g.outWidth, g.padTop, g.padBottom, g.padLeft, g.padRight]).toEqual([3, 4, 0, 1, 1, 1]);
+    const v = conv2dGeometry([1, 6, 7, 1], [3, 3, 1, 1], { strides: 2, padding: 'valid' });
+    expect([v.outHeight, v.outWidth]).toEqual([2, 3]);
+    const d = conv2dGeometry([1, 10, 10, 1], [3, 3, 1, 1], { dilations: 2, padding: 'same' });
+    expect([d.outHeight, d.padTop, d.padBottom]).toEqual([10, 2, 2]);
+  });
+
+  it('rejects bad shapes and arguments with typed errors naming the op and shapes', async () => {
+    const rt = await createRuntime();
+    expect(() => conv2dGeometry([1, 5, 5, 3], [3, 3, 4, 8])).toThrow(ShapeError);
+    expect(() => conv2dGeometry([1, 5, 5, 3], [3, 3, 4, 8])).toThrow(
+      /conv2d: x \[1,5,5,3\] has 3 channels but filter \[3,3,4,8\] expects 4/,
+    );
+    expect(() => conv2dGeometry([1, 2, 2, 1], [3, 3, 1, 1])).toThrow(
+      /conv2d: the height filter span 3 .* larger than the padded input height 2/,
+    );
+    expect(() => conv2dGeometry([1, 4, 4, 1], [3, 3, 1, 1], { dilations: 2 })).toThrow(ShapeError);
+    expect(() =>
+      conv2dGeometry([1, 4, 4, 1], [3, 3, 1, 1], {
+        padding: { top: 1, bottom: 0, left: 0, right: 0 },
+        dilations: [3, 1],
+      }),
+    ).toThrow(ShapeError);
+    expect(() => conv2dGeometry([1, 4.5, 4, 1], [3, 3, 1, 1])).toThrow(ValueError);
+    expect(() => conv2dGeometry([1, 4.5, 4, 1], [3, 3, 1, 1])).toThrow(/conv2d: x shape \[1,4.5,4,1\]/);
+    expect(() => conv2dGeometry([1, 4, 4, 1], [3, 3, 1, Number.NaN])).toThrow(ValueError);
+    expect(() => conv2dGeometry([1, 4, 4, 1], [3, 3, 1, 1], { strides: 0 })).toThrow(ValueError);
+    expect(() => conv2dGeometry([1, 4, 4, 1], [3, 3, 1, 1], { strides: 1.5 })).toThrow(
+      /strides must be positive integers/,
+    );
+    expect(() => conv2dGeometry([1, 4, 4, 1], [3, 3, 1, 1], { padding: 'full' as 'same' })).toThrow(ValueError);
+    expect(() =>
+      conv2dGeometry([1, 4, 4, 1], [3, 3, 1, 1], { padding: { top: -1, bottom: 0, left: 0, right: 0 } }),
+    ).toThrow(ValueError);
+    expect(() => conv2dGeometry([4, 4, 1], [3, 3, 1, 1])).toThrow(/conv2d: x must have rank 4, got shape \[4,4,1\]/);
+    expect(() => depthwiseConv2dGeometry([1, 5, 5, 3], [3, 3, 2, 1])).toThrow(
+      /depthwiseConv2d: x \[1,5,5,3\] has 3 channels but filter \[3,3,2,1\]/,
+    );
+
+    // Pointers outside the heap, too short buffers and outputs overlapping inputs never reach the kernel.
+    const g = conv2dGeometry([1, 4, 4, 2], [3, 3, 2, 2]);
+    const work = rt.allocF32(conv2dWorkspaceLength(rt, g));
+    const x = put(rt, new Float32Array(32).fill(1));
+    const w = put(rt, new Float32Array(36).fill(1));
+    const y = nanBuf(rt, 8);
+    expect(() => conv2dForward(rt, g, x, w, 0, rt.memory.buffer.byteLength - 8, work)).toThrow(ValueError);
+    expect(() => conv2dForward(rt, g, x, w, 0, 3, work)).toThrow(/conv2d: y spans bytes/);
+    expect(() => conv2dForward(rt, g, x, w, 0, x + 4, work)).toThrow(/conv2d: y .* overlaps x/);
+    expect(() => conv2dBackwardInput(rt, g, y, w, y, work)).toThrow(/conv2dBackwardInput: dx .* overlaps dy/);
+    expect(() => conv2dBackwardFilter(rt, g, x, y, w, w)).toThrow(/conv2dBackwardFilter: dfilter .* overlaps work/);
+    expect(Array.from(rt.read(y, 8)).every(Number.isNaN)).toBe(true);
+    // Still usable afterwards.
+    conv2dForward(rt, g, x, w, 0, y, work);
+    expect(Array.from(rt.read(y, 8))).toEqual(new Array(8).fill(18));
+  });
+});
