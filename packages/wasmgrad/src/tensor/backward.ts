@@ -18,6 +18,7 @@ import { matMulBackward } from './ops/matmul.js';
 import { broadcastTo, maxBackward } from './ops/reduce.js';
 import { copyBox, reshape, slice, transpose } from './ops/shape.js';
 import { logSoftmaxBackward, softmaxBackward } from './ops/softmax.js';
+import { applyDropout } from './random.js';
 import { filled, type Tensor } from './tensor.js';
 
 /** What a rule knows about one input. */
@@ -106,4 +107,6 @@ export const BACKWARD: Readonly<Record<string, BackwardRule>> = {
   transpose: (dy, n) => [transpose(dy, inverse(axes(n, 'perm')))],
   concat: (dy, n) => unconcat(dy, n),
   slice: (dy, n) => [unslice(dy, n)],
+  // The same counter-based mask (seed, element index) applied to dy.
+  dropout: (dy, n) => [applyDropout(dy, num(n, 'rate'), num(n, 'seed'), 'dropout (backward)')],
 };

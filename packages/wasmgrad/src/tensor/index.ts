@@ -51,6 +51,7 @@ export { matMul } from './ops/matmul.js';
 export { broadcastTo, max, mean, sum } from './ops/reduce.js';
 export { clone, concat, expandDims, reshape, slice, squeeze, transpose } from './ops/shape.js';
 export { logSoftmax, softmax } from './ops/softmax.js';
+export { dropout, randomNormal, randomUniform, truncatedNormal } from './random.js';
 export { empty, type NestedArray, Tensor } from './tensor.js';
 export { dispose, type MemoryInfo, memory, type TensorContainer, tidy } from './tidy.js';
 export { Variable, variable } from './variable.js';

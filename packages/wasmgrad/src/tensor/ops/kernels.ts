@@ -183,3 +183,59 @@ export function logSoftmaxRowsBackward(
 ): void {
   softmaxK.logSoftmaxBackward(rt, rows, cols, y, dy, dx, op);
 }
+
+/** n values uniform in [lo, hi) for seed `seed` (stream 0, offset 0). */
+export function randomUniformFill(
+  rt: Runtime,
+  op: string,
+  n: number,
+  out: number,
+  lo: number,
+  hi: number,
+  seed: number,
+): void {
+  void [rt, n, out, lo, hi, seed];
+  missing(op, 'uniform');
+}
+
+/** n normal values. */
+export function randomNormalFill(
+  rt: Runtime,
+  op: string,
+  n: number,
+  out: number,
+  mean: number,
+  std: number,
+  seed: number,
+): void {
+  void [rt, n, out, mean, std, seed];
+  missing(op, 'normal');
+}
+
+/** n truncated-normal values (within two standard deviations). */
+export function truncatedNormalFill(
+  rt: Runtime,
+  op: string,
+  n: number,
+  out: number,
+  mean: number,
+  std: number,
+  seed: number,
+): void {
+  void [rt, n, out, mean, std, seed];
+  missing(op, 'truncated_normal');
+}
+
+/** y = x·mask/(1 − rate) over n values, the mask a pure function of (seed, element index). */
+export function dropoutApply(
+  rt: Runtime,
+  op: string,
+  n: number,
+  x: number,
+  y: number,
+  rate: number,
+  seed: number,
+): void {
+  void [rt, n, x, y, rate, seed];
+  missing(op, 'dropout');
+}
