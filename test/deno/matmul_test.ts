@@ -66,22 +66,38 @@ for (const [build, simd] of [
     const a = wg.empty([2, 3], 'test', rt);
     const b = wg.empty([2, 2], 'test', rt);
     await assertRejects(() => wg.matMul(a, b), 'ShapeError', /matMul: inner dimensions differ: \[2,3\] × \[2,2\]/);
-    assert(wg.ShapeError !== undefined, 'wg.ShapeError is exported');
+    let caught: unknown;
+    try {
+      wg.matMul(a, b);
+    } catch (err) {
+      caught = err;
+    }
+    assert(caught instanceof wg.ShapeError, `expected an instance of wg.ShapeError, got ${caught}`);
   });
 
   Deno.test(`deno worker · ${build} · matMul vs reference`, async () => {
     const worker = new Worker(new URL('../../packages/wasmgrad/dist/worker/entry.js', import.meta.url), {
       type: 'module',
     });
+    // A failing worker rejects the pending call instead of hanging (comlink alone would wait
+    // forever) or taking the whole test run down (Deno's default for unhandled worker errors).
+    const died = new Promise<never>((_, reject) => {
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(`the worker failed: ${event.message}`));
+      };
+    });
+    died.catch(() => {});
+    const guard = <T>(call: Promise<T>): Promise<T> => Promise.race([call, died]);
     const api = Comlink.wrap<WorkerApi>(worker);
     try {
-      const ready = await api.ready({ simd });
+      const ready = await guard(api.ready({ simd }));
       assert(ready.simd === simd, `the worker loaded simd=${ready.simd}, expected ${simd}`);
       const rand = seededRandom(13);
       for (const [m, k, n] of SIZES) {
         const a = Float32Array.from({ length: m * k }, () => rand());
         const b = Float32Array.from({ length: k * n }, () => rand());
-        const c = await api.matMul(a, [m, k], b, [k, n]);
+        const c = await guard(api.matMul(a, [m, k], b, [k, n]));
         assert(c instanceof Float32Array, 'the worker returns a Float32Array');
         assertClose(
           c,
@@ -91,7 +107,7 @@ for (const [build, simd] of [
         );
       }
       await assertRejects(
-        () => api.matMul([1, 2, 3, 4, 5, 6], [2, 3], [1, 2, 3, 4], [2, 2]),
+        () => guard(api.matMul([1, 2, 3, 4, 5, 6], [2, 3], [1, 2, 3, 4], [2, 2])),
         'ShapeError',
         /inner dimensions differ/,
       );

@@ -56,6 +56,26 @@ function report(what: string, run: Run): string {
   return `${what} (deno ${how}); its output:\n${run.output}`;
 }
 
+/** The TAP line of test `name` and, when it failed, Deno's message from the YAML block below it. */
+function tapResult(output: string, name: string): { ok: boolean; diagnostic: string } | undefined {
+  const lines = output.split('\n');
+  const at = lines.findIndex((l) => l.replace(/^(not )?ok \d+ - /, '') === name && /^(not )?ok /.test(l));
+  if (at < 0) return undefined;
+  const ok = (lines[at] as string).startsWith('ok ');
+  const block: string[] = [];
+  for (let i = at + 1; i < lines.length && (lines[i] as string).startsWith('  '); i++) block.push(lines[i] as string);
+  let diagnostic = block.join('\n');
+  const json = block.find((l) => l.trimStart().startsWith('{'));
+  if (json) {
+    try {
+      diagnostic = String((JSON.parse(json) as { message?: unknown }).message ?? diagnostic);
+    } catch {
+      // keep the raw block
+    }
+  }
+  return { ok, diagnostic };
+}
+
 describe('deno', () => {
   let check: Run;
   let test: Run;
@@ -83,8 +103,8 @@ describe('deno', () => {
   });
 
   it.each(EXPECTED)('%s', (name) => {
-    const line = test.output.split('\n').find((l) => l.replace(/^(not )?ok \d+ - /, '') === name);
-    expect(line, report(`deno test did not report "${name}"`, test)).toBeDefined();
-    expect(line?.startsWith('ok '), report(`"${name}" failed`, test)).toBe(true);
+    const result = tapResult(test.output, name);
+    expect(result, report(`deno test did not report "${name}"`, test)).toBeDefined();
+    expect(result?.ok, `${name} failed in Deno: ${result?.diagnostic}`).toBe(true);
   });
 });

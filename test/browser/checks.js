@@ -1,0 +1,152 @@
+// The in-browser half of the Chromium suite (driven by test/node/browser.test.ts): matMul of the
+// compiled package against the f64 reference for both wasm builds, typed errors on bad input, and
+// the package's worker entry in a module Web Worker through comlink. Each check resolves to
+// { name, ok, ms, error? }; window.wasmgradChecks resolves to all of them.
+import * as Comlink from '/node_modules/comlink/dist/esm/comlink.mjs';
+import * as wg from '/packages/wasmgrad/dist/index.js';
+// The test server compiles this TypeScript module to JavaScript on the fly.
+import { assertClose, matMulReference, seededRandom } from '/test/shared/tolerance.ts';
+
+const SIZES = [
+  [1, 1, 1],
+  [3, 5, 7],
+  [17, 13, 9],
+  [2, 17, 257],
+  [33, 64, 31],
+];
+const TOL = { atol: 1e-5, rtol: 1e-5 };
+const CHECK_TIMEOUT_MS = 20_000;
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+/** Awaits `fn()`, expecting an error named `name` whose message matches `pattern`. */
+async function assertRejects(fn, name, pattern) {
+  let caught;
+  try {
+    await fn();
+  } catch (err) {
+    caught = err;
+  }
+  assert(caught instanceof Error, `expected a ${name}, nothing was thrown`);
+  assert(caught.name === name, `expected a ${name}, got ${caught.name}: ${caught.message}`);
+  assert(pattern.test(caught.message), `message ${JSON.stringify(caught.message)} does not match ${pattern}`);
+}
+
+/** Shows progress on the page (not on the console, which the driver prints on failure). */
+function log(line) {
+  document.getElementById('log').textContent += `${line}\n`;
+}
+
+function describeError(err) {
+  if (!(err instanceof Error)) return String(err);
+  const head = `${err.name}: ${err.message}`;
+  return err.stack?.startsWith(head) ? err.stack : `${head}\n${err.stack ?? ''}`;
+}
+
+/** Runs one named check with a deadline and records its outcome instead of throwing. */
+async function check(results, name, fn) {
+  const t0 = performance.now();
+  let timer;
+  try {
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no result within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+    });
+    await Promise.race([fn(), late]);
+    results.push({ name, ok: true, ms: performance.now() - t0 });
+    log(`ok   ${name}`);
+  } catch (err) {
+    const error = describeError(err);
+    results.push({ name, ok: false, ms: performance.now() - t0, error });
+    log(`FAIL ${name}: ${error}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function matMulInPage(simd, build) {
+  const rt = await wg.createRuntime({ simd });
+  assert(rt.simd === simd, `asked for the ${build} build, got simd=${rt.simd}`);
+  const rand = seededRandom(17);
+  for (const [m, k, n] of SIZES) {
+    const a = Array.from({ length: m * k }, () => rand());
+    const b = Array.from({ length: k * n }, () => rand());
+    const ta = wg.empty([m, k], 'test', rt);
+    const tb = wg.empty([k, n], 'test', rt);
+    rt.write(ta.ptr, a);
+    rt.write(tb.ptr, b);
+    const c = wg.matMul(ta, tb);
+    assert(c.shape.join() === `${m},${n}`, `shape [${c.shape}], expected [${m},${n}]`);
+    assertClose(c.dataSync(), matMulReference(a, b, m, k, n), TOL, `chromium ${build} matMul ${m}x${k}x${n}`);
+  }
+}
+
+async function badInputInPage(simd) {
+  const rt = await wg.createRuntime({ simd });
+  const a = wg.empty([2, 3], 'test', rt);
+  const b = wg.empty([2, 2], 'test', rt);
+  await assertRejects(() => wg.matMul(a, b), 'ShapeError', /matMul: inner dimensions differ: \[2,3\] × \[2,2\]/);
+  let caught;
+  try {
+    wg.matMul(a, b);
+  } catch (err) {
+    caught = err;
+  }
+  assert(caught instanceof wg.ShapeError, `expected an instance of wg.ShapeError, got ${caught}`);
+}
+
+/** The package's worker entry in a module Web Worker; rejects at once if the worker dies. */
+async function matMulInWorker(simd, build) {
+  const worker = new Worker('/packages/wasmgrad/dist/worker/entry.js', { type: 'module' });
+  const died = new Promise((_, reject) => {
+    worker.addEventListener('error', (e) =>
+      reject(new Error(`the worker failed: ${e.message || 'could not load or run its script'}`)),
+    );
+  });
+  died.catch(() => {});
+  const guard = (call) => Promise.race([call, died]);
+  const api = Comlink.wrap(worker);
+  try {
+    const ready = await guard(api.ready({ simd }));
+    assert(ready.simd === simd, `the worker loaded simd=${ready.simd}, expected ${simd}`);
+    const rand = seededRandom(19);
+    for (const [m, k, n] of SIZES) {
+      const a = Float32Array.from({ length: m * k }, () => rand());
+      const b = Float32Array.from({ length: k * n }, () => rand());
+      const c = await guard(api.matMul(a, [m, k], b, [k, n]));
+      assert(c instanceof Float32Array, 'the worker returns a Float32Array');
+      assertClose(c, matMulReference(a, b, m, k, n), TOL, `chromium worker ${build} matMul ${m}x${k}x${n}`);
+    }
+    await assertRejects(
+      () => guard(api.matMul([1, 2, 3, 4, 5, 6], [2, 3], [1, 2, 3, 4], [2, 2])),
+      'ShapeError',
+      /inner dimensions differ/,
+    );
+  } finally {
+    api[Comlink.releaseProxy]();
+    worker.terminate();
+  }
+}
+
+async function runChecks() {
+  const results = [];
+  await check(results, 'chromium · page is cross-origin isolated', async () => {
+    assert(globalThis.crossOriginIsolated === true, `crossOriginIsolated is ${globalThis.crossOriginIsolated}`);
+    assert(typeof SharedArrayBuffer === 'function', 'SharedArrayBuffer is not available');
+  });
+  await check(results, 'chromium · engine validates SIMD128', async () => {
+    assert(wg.simdSupported() === true, 'simdSupported() is false');
+  });
+  for (const [build, simd] of [
+    ['simd', true],
+    ['scalar', false],
+  ]) {
+    await check(results, `chromium · ${build} · matMul vs reference`, () => matMulInPage(simd, build));
+    await check(results, `chromium · ${build} · bad input throws a ShapeError`, () => badInputInPage(simd));
+    await check(results, `chromium worker · ${build} · matMul vs reference`, () => matMulInWorker(simd, build));
+  }
+  return results;
+}
+
+window.wasmgradChecks = runChecks();
