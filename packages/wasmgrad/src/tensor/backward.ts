@@ -14,6 +14,7 @@
 import type { TapeNode } from './engine.js';
 import { type ActivationKind, activationBackward } from './ops/activation.js';
 import { div, mul, neg, scale, sumTo } from './ops/binary.js';
+import { avgPool2dBackward, conv2dBackward, depthwiseConv2dBackward, maxPool2dBackward } from './ops/conv.js';
 import { matMulBackward } from './ops/matmul.js';
 import { broadcastTo, maxBackward } from './ops/reduce.js';
 import { copyBox, reshape, slice, transpose } from './ops/shape.js';
@@ -38,6 +39,7 @@ export type BackwardRule = (
 
 const num = (node: TapeNode, key: string): number => node.attrs[key] as number;
 const axes = (node: TapeNode, key: string): readonly number[] => node.attrs[key] as readonly number[];
+const needed = (slots: readonly GradSlot[]): boolean[] => slots.map((q) => q.needed);
 const x0 = (node: TapeNode): Tensor => node.inputs[0] as Tensor;
 const x1 = (node: TapeNode): Tensor => node.inputs[1] as Tensor;
 
@@ -107,6 +109,11 @@ export const BACKWARD: Readonly<Record<string, BackwardRule>> = {
   transpose: (dy, n) => [transpose(dy, inverse(axes(n, 'perm')))],
   concat: (dy, n) => unconcat(dy, n),
   slice: (dy, n) => [unslice(dy, n)],
+  conv2d: (dy, n, s) => conv2dBackward(dy, x0(n), x1(n), n.attrs, needed(s)),
+  depthwiseConv2d: (dy, n, s) => depthwiseConv2dBackward(dy, x0(n), x1(n), n.attrs, needed(s)),
+  // The second input is the forward argmax (never differentiated).
+  maxPool2d: (dy, n) => [maxPool2dBackward(dy, x0(n), x1(n), n.attrs), null],
+  avgPool2d: (dy, n) => [avgPool2dBackward(dy, x0(n), n.attrs)],
   // The same counter-based mask (seed, element index) applied to dy.
   dropout: (dy, n) => [applyDropout(dy, num(n, 'rate'), num(n, 'seed'), 'dropout (backward)')],
 };

@@ -47,6 +47,7 @@ export {
   unary,
 } from './ops/activation.js';
 export { add, broadcastShapes, div, mul, neg, scale, squaredDifference, sub } from './ops/binary.js';
+export { avgPool2d, conv2d, depthwiseConv2d, maxPool2d } from './ops/conv.js';
 export { matMul } from './ops/matmul.js';
 export { broadcastTo, max, mean, sum } from './ops/reduce.js';
 export { clone, concat, expandDims, reshape, slice, squeeze, transpose } from './ops/shape.js';
