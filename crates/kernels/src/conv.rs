@@ -334,7 +334,12 @@ pub unsafe fn conv2d_backward_bias(dy: *const f32, rows: usize, out_c: usize, db
 }
 
 /// dst\[0..len\] ← value.
+///
+/// The value goes through a volatile read so that LLVM cannot see a constant and turn the loop
+/// into `memory.fill`: V8 runs that as an out-of-line call, which costs more than the short runs
+/// (a few channels, often none) that im2col pads and the per-pixel fills need.
 pub(crate) unsafe fn fill(dst: *mut f32, len: usize, value: f32) {
+    let value = core::ptr::read_volatile(&value);
     let v = F32x4::splat(value);
     let mut i = 0;
     while i + 4 <= len {

@@ -76,14 +76,21 @@ struct Scatter;
 impl Transfer for Gather {
     #[inline(always)]
     unsafe fn run(x: *mut f32, col: *mut f32, len: usize) {
+        if len < 4 {
+            for i in 0..len {
+                *col.add(i) = *x.add(i);
+            }
+            return;
+        }
         let mut i = 0;
         while i + 4 <= len {
             F32x4::load(x.add(i)).store(col.add(i));
             i += 4;
         }
-        while i < len {
-            *col.add(i) = *x.add(i);
-            i += 1;
+        // The last values again as one vector ending at `len` (rewriting equal values is
+        // harmless): cheaper than a scalar tail.
+        if i < len {
+            F32x4::load(x.add(len - 4)).store(col.add(len - 4));
         }
     }
     #[inline(always)]
@@ -94,15 +101,7 @@ impl Transfer for Gather {
     }
     #[inline(always)]
     unsafe fn pad(col: *mut f32, len: usize) {
-        let mut i = 0;
-        while i + 4 <= len {
-            F32x4::zero().store(col.add(i));
-            i += 4;
-        }
-        while i < len {
-            *col.add(i) = 0.0;
-            i += 1;
-        }
+        crate::conv::fill(col, len, 0.0)
     }
 }
 
@@ -142,32 +141,37 @@ unsafe fn walk<T: Transfer>(
     }
 }
 
-/// Position of a row of the column matrix: output pixel (n, oy, ox).
+/// Position of a row of the column matrix: output pixel (n, oy, ox), with the output sides
+/// cached (computing them divides).
 #[derive(Clone, Copy)]
 struct Pixel {
     n: usize,
     oy: usize,
     ox: usize,
+    oh: usize,
+    ow: usize,
 }
 
 impl Pixel {
     fn of_row(g: &Conv2dGeometry, r: usize) -> Self {
         let (oh, ow) = (g.out_h(), g.out_w());
-        Pixel { n: r / (oh * ow), oy: r / ow % oh, ox: r % ow }
+        Pixel { n: r / (oh * ow), oy: r / ow % oh, ox: r % ow, oh, ow }
     }
     /// Moves `count` pixels on, where `count` never crosses more than the end of this output row.
-    fn advance(&mut self, g: &Conv2dGeometry, count: usize) {
+    #[inline(always)]
+    fn advance(&mut self, count: usize) {
         self.ox += count;
-        if self.ox == g.out_w() {
+        if self.ox == self.ow {
             self.ox = 0;
             self.oy += 1;
-            if self.oy == g.out_h() {
+            if self.oy == self.oh {
                 self.oy = 0;
                 self.n += 1;
             }
         }
     }
     /// Input row of filter row `ky`, or None over the padding.
+    #[inline(always)]
     fn input_row(self, g: &Conv2dGeometry, ky: usize) -> Option<usize> {
         let iy = (self.oy * g.stride_h + ky * g.dil_h).wrapping_sub(g.pad_top);
         if iy < g.in_h {
@@ -219,7 +223,7 @@ unsafe fn walk_pixel_major<T: Transfer>(
                 }
             }
         }
-        p.advance(g, 1);
+        p.advance(1);
     }
 }
 
@@ -270,7 +274,7 @@ unsafe fn walk_tap_major<T: Transfer>(
                         }
                     }
                     done += seg;
-                    p.advance(g, seg);
+                    p.advance(seg);
                 }
             }
         }
