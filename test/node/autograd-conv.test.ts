@@ -49,9 +49,10 @@ function conv2dRef(g: Geo, oc: number): RefFn {
     windows(g, (b, oy, ox, ky, kx, iy, ix) => {
       for (let ci = 0; ci < g.c; ci++)
         for (let co = 0; co < oc; co++)
-          y[((b * g.oh + oy) * g.ow + ox) * oc + co] +=
+          y[((b * g.oh + oy) * g.ow + ox) * oc + co] =
+            (y[((b * g.oh + oy) * g.ow + ox) * oc + co] as number) +
             (x[((b * g.h + iy) * g.w + ix) * g.c + ci] as number) *
-            (f[((ky * g.kw + kx) * g.c + ci) * oc + co] as number);
+              (f[((ky * g.kw + kx) * g.c + ci) * oc + co] as number);
     });
     return y;
   };
@@ -64,9 +65,10 @@ function depthwiseRef(g: Geo, mult: number): RefFn {
     windows(g, (b, oy, ox, ky, kx, iy, ix) => {
       for (let ci = 0; ci < g.c; ci++)
         for (let m = 0; m < mult; m++)
-          y[((b * g.oh + oy) * g.ow + ox) * oc + ci * mult + m] +=
+          y[((b * g.oh + oy) * g.ow + ox) * oc + ci * mult + m] =
+            (y[((b * g.oh + oy) * g.ow + ox) * oc + ci * mult + m] as number) +
             (x[((b * g.h + iy) * g.w + ix) * g.c + ci] as number) *
-            (f[((ky * g.kw + kx) * g.c + ci) * mult + m] as number);
+              (f[((ky * g.kw + kx) * g.c + ci) * mult + m] as number);
     });
     return y;
   };
