@@ -280,7 +280,7 @@ fn invalid_geometry_and_empty_shapes_write_nothing_or_zeros() {
 
 #[test]
 fn bias_gradient_sums_rows() {
-    for &(rows, oc) in &[(0, 3), (1, 1), (7, 3), (5, 4), (9, 13)] {
+    for &(rows, oc) in &[(0, 3), (1, 1), (7, 3), (5, 4), (9, 13), (6, 16), (5, 37)] {
         let dy = ints(rows * oc, 5);
         let mut db = vec![f32::NAN; oc];
         unsafe { conv2d_backward_bias(dy.as_ptr(), rows, oc, db.as_mut_ptr()) };
