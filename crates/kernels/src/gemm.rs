@@ -1,4 +1,5 @@
-//! General matrix multiply: C ← α·A·B + β·C over strided f32 matrices.
+//! General matrix multiply: C ← α·A·B + β·C over strided f32 matrices, with a fused dense
+//! epilogue (per-column bias + activation) and a batched form.
 //!
 //! Contract: A is m×k with element (i, p) at `a[i*rsa + p*csa]`, B is k×n with (p, j) at
 //! `b[p*rsb + j*csb]`, C is m×n with (i, j) at `c[i*rsc + j*csc]`. Strides are in elements and
@@ -7,17 +8,55 @@
 //!
 //! Scratch space: the caller passes `work`, a buffer of at least [`GEMM_WORKSPACE_F32`] f32 values
 //! (one per thread), used for packing panels; kernels never allocate.
+//!
+//! Structure (the BLIS/matrixmultiply loop nest): B is packed in KC×NC blocks of NR-wide column
+//! slivers, A in MC×KC blocks of MR-high row slivers, both zero-padded to whole slivers so that
+//! the 4×8 micro-kernel never branches; partial tiles are handled only when storing. α, β, the
+//! bias and the activation are applied in the store of each tile.
 
 use crate::simd::F32x4;
 
+/// Rows of the register tile (A sliver height).
+const MR: usize = 4;
+/// Columns of the register tile (B sliver width): two F32x4 per row, 8 accumulators in all,
+/// which leaves V8 (~15 vector registers) room for two B vectors and an A broadcast.
+const NR: usize = 8;
+/// Depth of one packed block: a KC×NR B sliver (8 KiB) stays in L1 while A slivers stream by.
+const KC: usize = 256;
+/// Rows of one packed A block (MC×KC = 128 KiB, meant for L2).
+const MC: usize = 128;
+/// Columns of one packed B block (KC×NC = 1 MiB).
+const NC: usize = 1024;
+/// Below this many multiply-adds (m·n·k), packing costs more than it saves.
+const SMALL_MNK: usize = 8 * 8 * 8;
+
 /// Size in f32 elements of the packing workspace every `gemm` call needs.
-pub const GEMM_WORKSPACE_F32: usize = 0;
+pub const GEMM_WORKSPACE_F32: usize = MC * KC + KC * NC;
+
+/// Activation codes of [`gemm_bias_act`] (the `act` argument of `f32_gemm_bias_act`).
+/// 0 = linear (identity); any code not listed here is treated as linear.
+pub const ACT_LINEAR: i32 = 0;
+/// 1 = relu: max(x, 0) (NaN stays NaN).
+pub const ACT_RELU: i32 = 1;
+/// 2 = relu6: min(max(x, 0), 6).
+pub const ACT_RELU6: i32 = 2;
+
+/// What the store of one tile does: `c ← act(α·acc + β·c + bias)`, each term only when present.
+#[derive(Copy, Clone)]
+struct Epilogue {
+    alpha: f32,
+    beta: f32,
+    /// Per-column bias (element j at `bias[j]`), or null.
+    bias: *const f32,
+    act: i32,
+}
 
 /// C ← α·A·B + β·C (see the module documentation for the layout contract).
 ///
 /// # Safety
 /// Every element addressed by the strides for the given m, n, k must lie inside valid memory,
-/// readable for A and B and writable for C.
+/// readable for A and B and writable for C; `work` must hold [`GEMM_WORKSPACE_F32`] f32 values
+/// (it may be null when m·n·k ≤ 512, which never packs).
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn gemm(
     m: usize,
@@ -34,132 +73,850 @@ pub unsafe fn gemm(
     c: *mut f32,
     rsc: isize,
     csc: isize,
-    _work: *mut f32,
+    work: *mut f32,
+) {
+    let ep = Epilogue { alpha, beta, bias: core::ptr::null(), act: ACT_LINEAR };
+    gemm_epilogue(m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, ep, work)
+}
+
+/// Dense-layer forward in one pass: C ← act(A·B + bias), bias broadcast over rows (one value per
+/// column of C, contiguous; null for none), `act` one of the `ACT_*` codes. C is not read.
+///
+/// # Safety
+/// As for [`gemm`]; `bias` must be null or readable for n values.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_bias_act(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    bias: *const f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    act: i32,
+    work: *mut f32,
+) {
+    let ep = Epilogue { alpha: 1.0, beta: 0.0, bias, act };
+    gemm_epilogue(m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, ep, work)
+}
+
+/// `batch` independent products C_t ← α·A_t·B_t + β·C_t, where operand X_t starts at
+/// `x + t*sx` (batch strides in elements, any sign; 0 shares one operand across the batch, which
+/// is allowed for A and B but not for C).
+///
+/// # Safety
+/// As for [`gemm`], for every t in 0..batch.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_batched(
+    batch: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    sa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    sb: isize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    sc: isize,
+    work: *mut f32,
+) {
+    for t in 0..batch as isize {
+        gemm(
+            m,
+            n,
+            k,
+            alpha,
+            a.offset(t * sa),
+            rsa,
+            csa,
+            b.offset(t * sb),
+            rsb,
+            csb,
+            beta,
+            c.offset(t * sc),
+            rsc,
+            csc,
+            work,
+        );
+    }
+}
+
+/// The blocked driver shared by every entry point.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_epilogue(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    ep: Epilogue,
+    work: *mut f32,
 ) {
     if m == 0 || n == 0 {
         return;
     }
-    let n4 = if csb == 1 && csc == 1 { n - n % 4 } else { 0 };
-    let va = F32x4::splat(alpha);
-    let vb = F32x4::splat(beta);
+    if m * n * k <= SMALL_MNK {
+        return gemm_small(m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, ep);
+    }
+    let apack = work;
+    let bpack = work.add(MC * KC);
+    // k = 0 still runs one (empty) block so that the store applies β, bias and activation.
+    let k_blocks = if k == 0 { 1 } else { (k + KC - 1) / KC };
+    // LOOP 5: split n into NC-wide column blocks.
+    let mut jc = 0;
+    while jc < n {
+        let nc = min(NC, n - jc);
+        // LOOP 4: split k into KC-deep blocks; only the first sees β and the bias, only the last
+        // applies the activation (it acts on the complete sum).
+        for kb in 0..k_blocks {
+            let pc = kb * KC;
+            let kc = min(KC, k - pc);
+            let block_ep = Epilogue {
+                alpha: ep.alpha,
+                beta: if kb == 0 { ep.beta } else { 1.0 },
+                bias: if kb == 0 && !ep.bias.is_null() {
+                    ep.bias.add(jc)
+                } else {
+                    core::ptr::null()
+                },
+                act: if kb + 1 == k_blocks { ep.act } else { ACT_LINEAR },
+            };
+            pack_b(kc, nc, b.offset(pc as isize * rsb + jc as isize * csb), rsb, csb, bpack);
+            // LOOP 3: split m into MC-high row blocks.
+            let mut ic = 0;
+            while ic < m {
+                let mc = min(MC, m - ic);
+                pack_a(mc, kc, a.offset(ic as isize * rsa + pc as isize * csa), rsa, csa, apack);
+                let c_block = c.offset(ic as isize * rsc + jc as isize * csc);
+                macro_kernel(mc, nc, kc, apack, bpack, c_block, rsc, csc, &block_ep);
+                ic += mc;
+            }
+        }
+        jc += nc;
+    }
+}
+
+/// LOOPS 2 and 1 over one packed A block and one packed B block: every NR-wide B sliver (kept
+/// in L1) meets every MR-high A sliver.
+#[allow(clippy::too_many_arguments)]
+unsafe fn macro_kernel(
+    mc: usize,
+    nc: usize,
+    kc: usize,
+    apack: *const f32,
+    bpack: *const f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    ep: &Epilogue,
+) {
+    let mut jr = 0;
+    while jr < nc {
+        let nr = min(NR, nc - jr);
+        let bsliver = bpack.add(jr * kc);
+        let mut tile_ep = *ep;
+        if !ep.bias.is_null() {
+            tile_ep.bias = ep.bias.add(jr);
+        }
+        let mut ir = 0;
+        while ir < mc {
+            let mr = min(MR, mc - ir);
+            let ctile = c.offset(ir as isize * rsc + jr as isize * csc);
+            tile_4x8(kc, apack.add(ir * kc), bsliver, ctile, rsc, csc, mr, nr, &tile_ep);
+            ir += MR;
+        }
+        jr += NR;
+    }
+}
+
+/// One 4×8 tile: the micro-kernel over `kc` packed steps, then the store. Kept out of line so
+/// that V8 allocates registers for this small loop alone.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_4x8(
+    kc: usize,
+    pa: *const f32,
+    pb: *const f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    mr: usize,
+    nr: usize,
+    ep: &Epilogue,
+) {
+    let acc = kernel_4x8(kc, pa, pb);
+    if mr == MR && nr == NR && csc == 1 {
+        store_full(&acc, c, rsc, ep);
+    } else {
+        store_partial(&acc, c, rsc, csc, mr, nr, ep);
+    }
+}
+
+/// The register micro-kernel: acc[2r + h] = Σ_p A(r, p)·B(p, 4h..4h+4) over packed slivers
+/// (A: MR values per step, B: NR values per step). 8 accumulators, 2 B vectors, 1 broadcast.
+#[inline(always)]
+unsafe fn kernel_4x8(kc: usize, mut pa: *const f32, mut pb: *const f32) -> [F32x4; 8] {
+    let mut c00 = F32x4::zero();
+    let mut c01 = F32x4::zero();
+    let mut c10 = F32x4::zero();
+    let mut c11 = F32x4::zero();
+    let mut c20 = F32x4::zero();
+    let mut c21 = F32x4::zero();
+    let mut c30 = F32x4::zero();
+    let mut c31 = F32x4::zero();
+    for _ in 0..kc {
+        let b0 = F32x4::load(pb);
+        let b1 = F32x4::load(pb.add(4));
+        let a0 = F32x4::splat(*pa);
+        c00 = a0.mul_add(b0, c00);
+        c01 = a0.mul_add(b1, c01);
+        let a1 = F32x4::splat(*pa.add(1));
+        c10 = a1.mul_add(b0, c10);
+        c11 = a1.mul_add(b1, c11);
+        let a2 = F32x4::splat(*pa.add(2));
+        c20 = a2.mul_add(b0, c20);
+        c21 = a2.mul_add(b1, c21);
+        let a3 = F32x4::splat(*pa.add(3));
+        c30 = a3.mul_add(b0, c30);
+        c31 = a3.mul_add(b1, c31);
+        pa = pa.add(MR);
+        pb = pb.add(NR);
+    }
+    [c00, c01, c10, c11, c20, c21, c30, c31]
+}
+
+/// `act(α·acc + β·old + bias)` for one vector; `old` is only used when β ≠ 0.
+#[inline(always)]
+fn finish(acc: F32x4, old: F32x4, bias: F32x4, ep: &Epilogue) -> F32x4 {
+    let mut v = acc.mul(F32x4::splat(ep.alpha));
+    if ep.beta != 0.0 {
+        v = v.add(old.mul(F32x4::splat(ep.beta)));
+    }
+    if !ep.bias.is_null() {
+        v = v.add(bias);
+    }
+    match ep.act {
+        ACT_RELU => v.max(F32x4::zero()),
+        ACT_RELU6 => v.max(F32x4::zero()).min(F32x4::splat(6.0)),
+        _ => v,
+    }
+}
+
+/// Store of a whole 4×8 tile with unit column stride: vector loads/stores straight into C.
+#[inline(always)]
+unsafe fn store_full(acc: &[F32x4; 8], c: *mut f32, rsc: isize, ep: &Epilogue) {
+    let (bias0, bias1) = if ep.bias.is_null() {
+        (F32x4::zero(), F32x4::zero())
+    } else {
+        (F32x4::load(ep.bias), F32x4::load(ep.bias.add(4)))
+    };
+    for r in 0..MR {
+        let row = c.offset(r as isize * rsc);
+        let (old0, old1) = if ep.beta != 0.0 {
+            (F32x4::load(row), F32x4::load(row.add(4)))
+        } else {
+            (F32x4::zero(), F32x4::zero())
+        };
+        finish(acc[2 * r], old0, bias0, ep).store(row);
+        finish(acc[2 * r + 1], old1, bias1, ep).store(row.add(4));
+    }
+}
+
+/// Store of an edge tile (mr ≤ 4 rows, nr ≤ 8 columns) or of any tile with a non-unit column
+/// stride: C and the bias go through a local 4×8 copy so the arithmetic is exactly that of
+/// [`store_full`]; only the mr×nr cells inside C are read (when β ≠ 0) and written.
+#[allow(clippy::too_many_arguments)]
+unsafe fn store_partial(
+    acc: &[F32x4; 8],
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    mr: usize,
+    nr: usize,
+    ep: &Epilogue,
+) {
+    let mut bias = [0.0f32; NR];
+    if !ep.bias.is_null() {
+        for (j, x) in bias.iter_mut().enumerate().take(nr) {
+            *x = *ep.bias.add(j);
+        }
+    }
+    let bias0 = F32x4::load(bias.as_ptr());
+    let bias1 = F32x4::load(bias.as_ptr().add(4));
+    let mut row_buf = [0.0f32; NR];
+    for r in 0..mr {
+        let row = c.offset(r as isize * rsc);
+        if ep.beta != 0.0 {
+            for (j, x) in row_buf.iter_mut().enumerate().take(nr) {
+                *x = *row.offset(j as isize * csc);
+            }
+        }
+        let old0 = F32x4::load(row_buf.as_ptr());
+        let old1 = F32x4::load(row_buf.as_ptr().add(4));
+        finish(acc[2 * r], old0, bias0, ep).store(row_buf.as_mut_ptr());
+        finish(acc[2 * r + 1], old1, bias1, ep).store(row_buf.as_mut_ptr().add(4));
+        for (j, x) in row_buf.iter().enumerate().take(nr) {
+            *row.offset(j as isize * csc) = *x;
+        }
+    }
+}
+
+/// Packs the mc×kc block of A at `a` into MR-high slivers: sliver s holds, for each p, the MR
+/// values A(s·MR + r, p), r = 0..MR, rows past mc being zero.
+unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, rsa: isize, csa: isize, out: *mut f32) {
+    let mut out = out;
+    let mut i = 0;
+    while i < mc {
+        let rows = min(MR, mc - i);
+        let base = a.offset(i as isize * rsa);
+        if rows == MR && rsa == 1 {
+            // Column-major A (a transposed operand): each step is one contiguous vector.
+            for p in 0..kc {
+                F32x4::load(base.offset(p as isize * csa)).store(out.add(p * MR));
+            }
+        } else if rows == MR {
+            let (r0, r1, r2, r3) =
+                (base, base.offset(rsa), base.offset(2 * rsa), base.offset(3 * rsa));
+            for p in 0..kc {
+                let o = p as isize * csa;
+                F32x4::new(*r0.offset(o), *r1.offset(o), *r2.offset(o), *r3.offset(o))
+                    .store(out.add(p * MR));
+            }
+        } else {
+            for p in 0..kc {
+                for r in 0..MR {
+                    *out.add(p * MR + r) = if r < rows {
+                        *base.offset(r as isize * rsa + p as isize * csa)
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+        out = out.add(kc * MR);
+        i += MR;
+    }
+}
+
+/// Packs the kc×nc block of B at `b` into NR-wide slivers: sliver s holds, for each p, the NR
+/// values B(p, s·NR + j), j = 0..NR, columns past nc being zero.
+unsafe fn pack_b(kc: usize, nc: usize, b: *const f32, rsb: isize, csb: isize, out: *mut f32) {
+    let mut out = out;
+    let mut j = 0;
+    while j < nc {
+        let cols = min(NR, nc - j);
+        let base = b.offset(j as isize * csb);
+        if cols == NR && csb == 1 {
+            // Row-major B: each step is two contiguous vectors.
+            for p in 0..kc {
+                let src = base.offset(p as isize * rsb);
+                F32x4::load(src).store(out.add(p * NR));
+                F32x4::load(src.add(4)).store(out.add(p * NR + 4));
+            }
+        } else {
+            // Any other layout: walk each column down (contiguous when B is transposed).
+            for jj in 0..NR {
+                let col = base.offset(jj as isize * csb);
+                for p in 0..kc {
+                    *out.add(p * NR + jj) =
+                        if jj < cols { *col.offset(p as isize * rsb) } else { 0.0 };
+                }
+            }
+        }
+        out = out.add(kc * NR);
+        j += NR;
+    }
+}
+
+/// Direct loops for tiny products (m·n·k ≤ [`SMALL_MNK`]), with the same per-element arithmetic
+/// and summation order as the packed path (k ≤ KC here, so there is one block).
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_small(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    ep: Epilogue,
+) {
     for i in 0..m as isize {
-        let a_row = a.offset(i * rsa);
-        let c_row = c.offset(i * rsc);
-        // Four output columns at a time: a broadcast of A(i, p) times a row slice of B.
-        let mut j = 0usize;
-        while j < n4 {
-            let mut acc = F32x4::zero();
+        for j in 0..n as isize {
+            let mut s = 0.0f32;
             for p in 0..k as isize {
-                let aip = F32x4::splat(*a_row.offset(p * csa));
-                acc = aip.mul_add(F32x4::load(b.offset(p * rsb + j as isize)), acc);
+                s += *a.offset(i * rsa + p * csa) * *b.offset(p * rsb + j * csb);
             }
-            let cp = c_row.add(j);
-            let out =
-                if beta == 0.0 { acc.mul(va) } else { acc.mul(va).add(F32x4::load(cp).mul(vb)) };
-            out.store(cp);
-            j += 4;
+            let cp = c.offset(i * rsc + j * csc);
+            let old = if ep.beta != 0.0 { *cp } else { 0.0 };
+            let bias = if ep.bias.is_null() { 0.0 } else { *ep.bias.offset(j) };
+            *cp = finish(F32x4::splat(s), F32x4::splat(old), F32x4::splat(bias), &ep).lanes()[0];
         }
-        // Leftover columns (and every column of a non-unit-stride layout).
-        while j < n {
-            let mut acc = 0.0f32;
-            for p in 0..k as isize {
-                acc += *a_row.offset(p * csa) * *b.offset(p * rsb + j as isize * csb);
-            }
-            let cp = c_row.offset(j as isize * csc);
-            *cp = if beta == 0.0 { acc * alpha } else { acc * alpha + *cp * beta };
-            j += 1;
-        }
+    }
+}
+
+#[inline(always)]
+fn min(a: usize, b: usize) -> usize {
+    if a < b {
+        a
+    } else {
+        b
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::gemm;
+    use super::*;
 
-    /// Plain triple loop in f64: the reference.
+    /// A matrix stored in a buffer with arbitrary strides; cells of the buffer that belong to no
+    /// element hold a sentinel, so a write outside the matrix is caught.
+    struct Mat {
+        buf: Vec<f32>,
+        origin: isize,
+        rs: isize,
+        cs: isize,
+        rows: usize,
+        cols: usize,
+    }
+
+    const SENTINEL: f32 = 12345.0;
+
+    thread_local! {
+        // One packing workspace per test thread, NaN-filled once: packing must overwrite
+        // everything the micro-kernel reads.
+        static WORK: std::cell::RefCell<Vec<f32>> = std::cell::RefCell::new(vec![f32::NAN; GEMM_WORKSPACE_F32]);
+    }
+
+    #[derive(Copy, Clone, Debug)]
+    enum Layout {
+        RowMajor,
+        ColMajor,
+        /// Row-major with a row stride of cols + 3.
+        Padded,
+        /// Every other column, row stride 2·cols + 1.
+        Strided,
+        /// Row-major with the rows in reverse order (negative row stride).
+        Reversed,
+    }
+
+    const LAYOUTS: [Layout; 5] =
+        [Layout::RowMajor, Layout::ColMajor, Layout::Padded, Layout::Strided, Layout::Reversed];
+
+    impl Mat {
+        fn new(
+            rows: usize,
+            cols: usize,
+            layout: Layout,
+            fill: impl Fn(usize, usize) -> f32,
+        ) -> Mat {
+            let (r, c) = (rows as isize, cols as isize);
+            let (origin, rs, cs, len) = match layout {
+                Layout::RowMajor => (0, c, 1, rows * cols),
+                Layout::ColMajor => (0, 1, r, rows * cols),
+                Layout::Padded => (0, c + 3, 1, rows * (cols + 3)),
+                Layout::Strided => (0, 2 * c + 1, 2, rows * (2 * cols + 1)),
+                Layout::Reversed => ((r - 1).max(0) * c, -c, 1, rows * cols),
+            };
+            let mut m = Mat { buf: vec![SENTINEL; len.max(1)], origin, rs, cs, rows, cols };
+            for i in 0..rows {
+                for j in 0..cols {
+                    let at = m.at(i, j);
+                    m.buf[at] = fill(i, j);
+                }
+            }
+            m
+        }
+        fn at(&self, i: usize, j: usize) -> usize {
+            (self.origin + i as isize * self.rs + j as isize * self.cs) as usize
+        }
+        fn get(&self, i: usize, j: usize) -> f32 {
+            self.buf[self.at(i, j)]
+        }
+        fn ptr(&self) -> *const f32 {
+            unsafe { self.buf.as_ptr().offset(self.origin) }
+        }
+        fn ptr_mut(&mut self) -> *mut f32 {
+            unsafe { self.buf.as_mut_ptr().offset(self.origin) }
+        }
+        /// Every buffer cell outside the matrix still holds the sentinel.
+        fn untouched_outside(&self) -> bool {
+            let mut inside = vec![false; self.buf.len()];
+            for i in 0..self.rows {
+                for j in 0..self.cols {
+                    inside[self.at(i, j)] = true;
+                }
+            }
+            self.buf.iter().zip(&inside).all(|(x, &ins)| ins || *x == SENTINEL)
+        }
+    }
+
+    // Small integers keep every product and sum exact in f32, so results compare bit for bit.
+    fn small_int(i: usize, j: usize, seed: u32) -> f32 {
+        let h = (i as u32).wrapping_mul(2654435761) ^ (j as u32).wrapping_mul(40503) ^ seed;
+        ((h.wrapping_mul(2246822519) >> 13) % 7) as f32 - 3.0
+    }
+
+    /// Plain triple loop in f64 with the same epilogue: the reference.
     #[allow(clippy::too_many_arguments)]
     fn reference(
-        m: usize,
-        n: usize,
-        k: usize,
+        a: &Mat,
+        b: &Mat,
+        c_old: &Mat,
         alpha: f32,
-        a: &[f32],
-        (rsa, csa): (usize, usize),
-        b: &[f32],
-        (rsb, csb): (usize, usize),
         beta: f32,
-        c: &[f32],
-    ) -> Vec<f32> {
-        let mut out = vec![0.0f32; m * n];
+        bias: Option<&[f32]>,
+        act: i32,
+    ) -> Vec<f64> {
+        let (m, n, k) = (a.rows, b.cols, a.cols);
+        let mut out = vec![0.0f64; m * n];
         for i in 0..m {
             for j in 0..n {
                 let mut s = 0.0f64;
                 for p in 0..k {
-                    s += a[i * rsa + p * csa] as f64 * b[p * rsb + j * csb] as f64;
+                    s += a.get(i, p) as f64 * b.get(p, j) as f64;
                 }
-                let prev = if beta == 0.0 { 0.0 } else { beta as f64 * c[i * n + j] as f64 };
-                out[i * n + j] = (alpha as f64 * s + prev) as f32;
+                let mut v = alpha as f64 * s;
+                if beta != 0.0 {
+                    v += beta as f64 * c_old.get(i, j) as f64;
+                }
+                if let Some(bias) = bias {
+                    v += bias[j] as f64;
+                }
+                v = match act {
+                    ACT_RELU => v.max(0.0),
+                    ACT_RELU6 => v.max(0.0).min(6.0),
+                    _ => v,
+                };
+                out[i * n + j] = v;
             }
         }
         out
     }
 
-    // Small integers keep every product and sum exact in f32, so results compare bit for bit.
-    fn ints(len: usize, seed: u32) -> Vec<f32> {
-        (0..len)
-            .map(|x| {
-                (((x as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 7) % 7) as f32 - 3.0
-            })
-            .collect()
+    struct Case {
+        m: usize,
+        n: usize,
+        k: usize,
+        la: Layout,
+        lb: Layout,
+        lc: Layout,
+        alpha: f32,
+        beta: f32,
+        bias: bool,
+        act: i32,
+    }
+
+    /// Runs one case through `gemm` (or `gemm_bias_act` when a bias or activation is asked for)
+    /// and compares every cell exactly; on failure names (i, j), the values and the case.
+    fn check(case: &Case) {
+        let &Case { m, n, k, la, lb, lc, alpha, beta, bias, act } = case;
+        let a = Mat::new(m, k, la, |i, j| small_int(i, j, 1));
+        let b = Mat::new(k, n, lb, |i, j| small_int(i, j, 2));
+        // With β = 0, C starts as NaN: an unwritten cell or a read of C shows up.
+        let c_old =
+            Mat::new(m, n, lc, |i, j| if beta == 0.0 { f32::NAN } else { small_int(i, j, 3) });
+        let mut c = Mat::new(m, n, lc, |i, j| c_old.get(i, j));
+        let bias_v: Vec<f32> = (0..n).map(|j| small_int(j, 0, 4)).collect();
+        let fused = bias || act != ACT_LINEAR;
+        WORK.with(|w| unsafe {
+            let work = w.borrow_mut().as_mut_ptr();
+            if fused {
+                gemm_bias_act(
+                    m,
+                    n,
+                    k,
+                    a.ptr(),
+                    a.rs,
+                    a.cs,
+                    b.ptr(),
+                    b.rs,
+                    b.cs,
+                    if bias { bias_v.as_ptr() } else { core::ptr::null() },
+                    c.ptr_mut(),
+                    c.rs,
+                    c.cs,
+                    act,
+                    work,
+                );
+            } else {
+                gemm(
+                    m,
+                    n,
+                    k,
+                    alpha,
+                    a.ptr(),
+                    a.rs,
+                    a.cs,
+                    b.ptr(),
+                    b.rs,
+                    b.cs,
+                    beta,
+                    c.ptr_mut(),
+                    c.rs,
+                    c.cs,
+                    work,
+                );
+            }
+        });
+        let (alpha, beta) = if fused { (1.0, 0.0) } else { (alpha, beta) };
+        let want =
+            reference(&a, &b, &c_old, alpha, beta, if bias { Some(&bias_v) } else { None }, act);
+        let what = format!(
+            "{m}x{n}x{k} A {la:?} B {lb:?} C {lc:?} alpha {alpha} beta {beta} bias {bias} act {act}"
+        );
+        for i in 0..m {
+            for j in 0..n {
+                let got = c.get(i, j);
+                assert_eq!(got as f64, want[i * n + j], "C({i}, {j}) of {what}");
+            }
+        }
+        assert!(c.untouched_outside(), "write outside C in {what}");
+    }
+
+    fn plain(m: usize, n: usize, k: usize) -> Case {
+        let rm = Layout::RowMajor;
+        Case {
+            m,
+            n,
+            k,
+            la: rm,
+            lb: rm,
+            lc: rm,
+            alpha: 1.0,
+            beta: 0.0,
+            bias: false,
+            act: ACT_LINEAR,
+        }
     }
 
     #[test]
-    fn matches_reference_for_sizes_layouts_and_beta() {
-        for &(m, n, k) in &[
-            (1, 1, 1),
-            (3, 5, 7),
-            (4, 8, 16),
-            (17, 13, 9),
-            (2, 257, 17),
-            (0, 3, 4),
-            (3, 0, 2),
-            (5, 6, 0),
-        ] {
-            for &trans_a in &[false, true] {
-                for &trans_b in &[false, true] {
-                    for &(alpha, beta) in &[(1.0f32, 0.0f32), (2.0, 1.0), (-1.0, 0.5)] {
-                        let a = ints(m * k, 1);
-                        let b = ints(k * n, 2);
-                        let sa = if trans_a { (1, m) } else { (k, 1) };
-                        let sb = if trans_b { (1, k) } else { (n, 1) };
-                        let c0 = ints(m * n, 3);
-                        let mut c = if beta == 0.0 { vec![f32::NAN; m * n] } else { c0.clone() };
-                        unsafe {
-                            gemm(
-                                m,
-                                n,
-                                k,
-                                alpha,
-                                a.as_ptr(),
-                                sa.0 as isize,
-                                sa.1 as isize,
-                                b.as_ptr(),
-                                sb.0 as isize,
-                                sb.1 as isize,
-                                beta,
-                                c.as_mut_ptr(),
-                                n as isize,
-                                1,
-                                core::ptr::null_mut(),
-                            );
-                        }
-                        let want = reference(m, n, k, alpha, &a, sa, &b, sb, beta, &c0);
-                        assert_eq!(
-                            c, want,
-                            "m={m} n={n} k={k} ta={trans_a} tb={trans_b} alpha={alpha} beta={beta}"
-                        );
+    fn every_small_size_and_layout() {
+        // Sizes 0..=12 cross every partial-tile shape (MR = 4, NR = 8) and the small path.
+        for m in 0..=12 {
+            for n in 0..=12 {
+                for &k in &[0, 1, 2, 5, 8, 9] {
+                    for &(la, lb) in &[
+                        (Layout::RowMajor, Layout::RowMajor),
+                        (Layout::ColMajor, Layout::RowMajor),
+                        (Layout::RowMajor, Layout::ColMajor),
+                        (Layout::ColMajor, Layout::ColMajor),
+                    ] {
+                        check(&Case { la, lb, ..plain(m, n, k) });
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn strides_alpha_and_beta_on_every_operand() {
+        for &(m, n, k) in &[(3, 5, 7), (17, 13, 9), (9, 17, 33), (2, 257, 17), (17, 257, 17)] {
+            for &la in &LAYOUTS {
+                for &lb in &LAYOUTS {
+                    for &lc in &LAYOUTS {
+                        for &(alpha, beta) in
+                            &[(1.0f32, 0.0f32), (2.0, 1.0), (-1.0, 0.5), (0.5, -2.0)]
+                        {
+                            check(&Case { la, lb, lc, alpha, beta, ..plain(m, n, k) });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn k_below_at_and_above_the_block_depth() {
+        for &k in &[KC - 1, KC, KC + 1, 2 * KC + 3] {
+            for &(m, n) in &[(5, 9), (4, 8), (13, 19)] {
+                for &(alpha, beta) in &[(1.0f32, 0.0f32), (-0.5, 2.0)] {
+                    check(&Case { alpha, beta, ..plain(m, n, k) });
+                    check(&Case {
+                        alpha,
+                        beta,
+                        la: Layout::ColMajor,
+                        lb: Layout::ColMajor,
+                        ..plain(m, n, k)
+                    });
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn m_and_n_around_the_block_sizes() {
+        for &m in &[MC - 1, MC, MC + 1, MC + MR + 3] {
+            check(&Case { beta: 1.0, ..plain(m, 11, 6) });
+            check(&Case { la: Layout::ColMajor, lc: Layout::Padded, ..plain(m, 9, 20) });
+        }
+        for &n in &[NC - 1, NC, NC + 1, NC + NR + 3] {
+            check(&Case { beta: -1.0, ..plain(6, n, 5) });
+            check(&Case { lb: Layout::ColMajor, lc: Layout::ColMajor, ..plain(5, n, 7) });
+        }
+        // All three blockings at once.
+        check(&Case { alpha: 2.0, beta: 0.5, ..plain(MC + 5, NC + 9, KC + 7) });
+    }
+
+    #[test]
+    fn fused_bias_and_activation() {
+        for &act in &[ACT_LINEAR, ACT_RELU, ACT_RELU6, 99] {
+            for &bias in &[false, true] {
+                // k > KC: the activation must act on the full sum, not on each block's partial.
+                for &(m, n, k) in
+                    &[(1, 1, 1), (7, 13, 5), (4, 8, 16), (17, 257, 17), (9, 21, KC + 9), (6, 10, 0)]
+                {
+                    for &lc in &[Layout::RowMajor, Layout::Strided] {
+                        check(&Case { bias, act, lc, ..plain(m, n, k) });
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn relu_keeps_nan() {
+        let a = [f32::NAN, 1.0];
+        let b = [1.0f32, 1.0];
+        let mut c = [0.0f32; 2];
+        unsafe {
+            gemm_bias_act(
+                2,
+                1,
+                1,
+                a.as_ptr(),
+                1,
+                1,
+                b.as_ptr(),
+                1,
+                1,
+                core::ptr::null(),
+                c.as_mut_ptr(),
+                1,
+                1,
+                ACT_RELU,
+                core::ptr::null_mut(),
+            );
+        }
+        assert!(c[0].is_nan());
+        assert_eq!(c[1], 1.0);
+    }
+
+    #[test]
+    fn batched_matches_one_gemm_per_item() {
+        let (batch, m, n, k) = (3usize, 6usize, 10usize, 7usize);
+        let a: Vec<f32> = (0..batch * m * k).map(|x| small_int(x, 0, 5)).collect();
+        // B shared by every item (batch stride 0), C items padded apart by 2 cells.
+        let b: Vec<f32> = (0..k * n).map(|x| small_int(x, 0, 6)).collect();
+        let sc = m * n + 2;
+        let c0: Vec<f32> = (0..batch * sc).map(|x| small_int(x, 0, 7)).collect();
+        let mut c = c0.clone();
+        let mut work = vec![0.0f32; GEMM_WORKSPACE_F32];
+        unsafe {
+            gemm_batched(
+                batch,
+                m,
+                n,
+                k,
+                2.0,
+                a.as_ptr(),
+                k as isize,
+                1,
+                (m * k) as isize,
+                b.as_ptr(),
+                n as isize,
+                1,
+                0,
+                -1.0,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
+                sc as isize,
+                work.as_mut_ptr(),
+            );
+        }
+        for t in 0..batch {
+            for i in 0..m {
+                for j in 0..n {
+                    let s: f32 = (0..k).map(|p| a[t * m * k + i * k + p] * b[p * n + j]).sum();
+                    let at = t * sc + i * n + j;
+                    assert_eq!(c[at], 2.0 * s - c0[at], "item {t} C({i}, {j})");
+                }
+            }
+            assert_eq!(&c[t * sc + m * n..(t + 1) * sc], &c0[t * sc + m * n..(t + 1) * sc]);
+        }
+    }
+
+    #[test]
+    fn random_data_close_to_f64() {
+        // Non-integer data: the f32 result is within a few ulps of the f64 sum per term.
+        let (m, n, k) = (37, 45, 600);
+        let mut s = 7u32;
+        let mut rnd = || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s as f32 / u32::MAX as f32) * 2.0 - 1.0
+        };
+        let a: Vec<f32> = (0..m * k).map(|_| rnd()).collect();
+        let b: Vec<f32> = (0..k * n).map(|_| rnd()).collect();
+        let mut c = vec![f32::NAN; m * n];
+        let mut work = vec![0.0f32; GEMM_WORKSPACE_F32];
+        unsafe {
+            gemm(
+                m,
+                n,
+                k,
+                1.0,
+                a.as_ptr(),
+                k as isize,
+                1,
+                b.as_ptr(),
+                n as isize,
+                1,
+                0.0,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
+                work.as_mut_ptr(),
+            );
+        }
+        for i in 0..m {
+            for j in 0..n {
+                let want: f64 = (0..k).map(|p| a[i * k + p] as f64 * b[p * n + j] as f64).sum();
+                let abs: f64 =
+                    (0..k).map(|p| (a[i * k + p] as f64 * b[p * n + j] as f64).abs()).sum();
+                let err = (c[i * n + j] as f64 - want).abs();
+                assert!(
+                    err <= 1e-6 * abs * k as f64 / 16.0 + 1e-6,
+                    "C({i}, {j}) = {} want {want}",
+                    c[i * n + j]
+                );
             }
         }
     }
