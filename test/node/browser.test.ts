@@ -98,14 +98,15 @@ function startServer(): Promise<Server> {
         throw Object.assign(new Error('outside root'), { status: 403 });
       if (!(await stat(file)).isFile()) throw Object.assign(new Error('not a file'), { status: 404 });
       const ext = extname(file);
-      let body: string | Uint8Array = await readFile(file);
+      const bytes = await readFile(file);
+      let body: string | Buffer = bytes;
       if (ext === '.ts') {
-        body = ts.transpileModule(body.toString('utf8'), {
+        body = ts.transpileModule(bytes.toString('utf8'), {
           compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
           fileName: file,
         }).outputText;
       } else if (ext === '.js' || ext === '.mjs') {
-        body = await resolveBareImports(body.toString('utf8'), await realpath(file));
+        body = await resolveBareImports(bytes.toString('utf8'), await realpath(file));
       }
       res.writeHead(200, { 'Content-Type': MIME[ext] ?? 'application/octet-stream' });
       res.end(body);
