@@ -823,3 +823,79 @@ pub unsafe extern "C" fn f32_global_avg_pool2d_backward(
 ) {
     crate::pool::global_avg_pool2d_backward(dy, batch, pixels, c, dx)
 }
+
+// ---- random ----
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_random_uniform(
+    n: usize,
+    out: *mut f32,
+    lo: f32,
+    hi: f32,
+    seed_lo: u32,
+    seed_hi: u32,
+    stream: u32,
+    offset: usize,
+) {
+    let s = crate::random::Stream::new(seed_lo, seed_hi, stream);
+    crate::random::uniform(n, out, lo, hi, s, offset)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_random_normal(
+    n: usize,
+    out: *mut f32,
+    mean: f32,
+    stddev: f32,
+    seed_lo: u32,
+    seed_hi: u32,
+    stream: u32,
+    offset: usize,
+) {
+    let s = crate::random::Stream::new(seed_lo, seed_hi, stream);
+    crate::random::normal(n, out, mean, stddev, s, offset)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_random_truncated_normal(
+    n: usize,
+    out: *mut f32,
+    mean: f32,
+    stddev: f32,
+    seed_lo: u32,
+    seed_hi: u32,
+    stream: u32,
+    offset: usize,
+) {
+    let s = crate::random::Stream::new(seed_lo, seed_hi, stream);
+    crate::random::truncated_normal(n, out, mean, stddev, s, offset)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_dropout(
+    n: usize,
+    x: *const f32,
+    y: *mut f32,
+    rate: f32,
+    seed_lo: u32,
+    seed_hi: u32,
+    stream: u32,
+    offset: usize,
+) {
+    let s = crate::random::Stream::new(seed_lo, seed_hi, stream);
+    crate::random::dropout(n, x, y, rate, s, offset)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_dropout_mask(
+    n: usize,
+    out: *mut f32,
+    rate: f32,
+    seed_lo: u32,
+    seed_hi: u32,
+    stream: u32,
+    offset: usize,
+) {
+    let s = crate::random::Stream::new(seed_lo, seed_hi, stream);
+    crate::random::dropout_mask(n, out, rate, s, offset)
+}

@@ -17,6 +17,7 @@ pub mod norm;
 pub mod optim;
 pub mod pool;
 pub mod math;
+pub mod random;
 pub mod reduce;
 pub mod simd;
 pub mod softmax;
