@@ -33,6 +33,45 @@ describe('matMul forward and backward', () => {
     });
   }
 
+  it('multiplies batches of matrices, sharing a plain matrix across the batch', () => {
+    /** f64 batched product: batch matrices of a (aCount 1 = shared) times those of b. */
+    const batchedRef =
+      (batch: number, aCount: number, bCount: number, m: number, k: number, n: number, tA: boolean, tB: boolean) =>
+      (a: Float64Array, b: Float64Array) => {
+        const out = new Float64Array(batch * m * n);
+        for (let i = 0; i < batch; i++) {
+          const ai = a.subarray((aCount === 1 ? 0 : i) * m * k, (aCount === 1 ? 1 : i + 1) * m * k);
+          const bi = b.subarray((bCount === 1 ? 0 : i) * k * n, (bCount === 1 ? 1 : i + 1) * k * n);
+          out.set(
+            matMulReference(tA ? transposeRef(ai, k, m) : ai, tB ? transposeRef(bi, n, k) : bi, m, k, n),
+            i * m * n,
+          );
+        }
+        return out;
+      };
+    const [m, k, n] = [3, 4, 5];
+    const cases: [string, number[], number[], boolean, boolean, number, number, number][] = [
+      ['stack × stack', [2, 3, m, k], [2, 3, k, n], false, false, 6, 6, 6],
+      ['stack × matrix (one tall gemm)', [2, m, k], [k, n], false, false, 2, 2, 1],
+      ['stackᵀ × matrixᵀ', [2, k, m], [n, k], true, true, 2, 2, 1],
+      ['matrix × stack', [m, k], [3, k, n], false, false, 3, 1, 3],
+      ['stack × stackᵀ', [2, m, k], [2, n, k], false, true, 2, 2, 2],
+    ];
+    for (const [name, sa, sb, tA, tB, batch, aCount, bCount] of cases) {
+      checkOp({
+        name: `matMul ${name}`,
+        op: (a, b) => wg.matMul(a as wg.Tensor, b as wg.Tensor, tA, tB),
+        ref: batchedRef(batch, aCount, bCount, m, k, n, tA, tB),
+        shapes: [sa, sb],
+      });
+    }
+    wg.tidy(() => {
+      expect(() => wg.matMul(wg.zeros([2, 3, 4]), wg.zeros([3, 4, 5]))).toThrow(
+        /matMul: batch dimensions differ: \[2,3,4\] × \[3,4,5\]/,
+      );
+    });
+  });
+
   it('passes a random-direction VJP check at 64×96×48', () => {
     checkVjpDirections({
       name: 'matMul 64x96x48',
