@@ -42,7 +42,8 @@ export function peakModuleBytes(chains) {
   const mLocal = chains + 1;
   const cLocal = chains + 2;
   const body = [];
-  const splatConst = (x, local) => body.push(OP.f32Const, ...f32Bytes(x), ...simd(F32X4.splat), OP.localSet, ...uleb(local));
+  const splatConst = (x, local) =>
+    body.push(OP.f32Const, ...f32Bytes(x), ...simd(F32X4.splat), OP.localSet, ...uleb(local));
   splatConst(0.9999, mLocal);
   splatConst(1e-4, cLocal);
   for (let i = 0; i < chains; i++) splatConst(0.5 + i / 64, acc(i));
@@ -60,7 +61,14 @@ export function peakModuleBytes(chains) {
   const func = [...locals, ...body];
   const name = [...new TextEncoder().encode('peak')];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec([[0x60, 1, 0x7f, 1, 0x7d]])), // type 0: (i32) -> f32
     ...section(3, vec([[0]])), // function 0 has type 0
     ...section(7, vec([[...uleb(name.length), ...name, 0x00, 0]])), // export "peak" = func 0

@@ -33,6 +33,56 @@ pub extern "C" fn f32_gemm_workspace_len() -> usize {
     gemm::GEMM_WORKSPACE_F32
 }
 
+// ---- gemm (fused dense epilogue, batched) ----
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_gemm_bias_act(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    bias: *const f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    act: i32,
+    work: *mut f32,
+) {
+    gemm::gemm_bias_act(m, n, k, a, rsa, csa, b, rsb, csb, bias, c, rsc, csc, act, work)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_gemm_batched(
+    batch: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    sa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    sb: isize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+    sc: isize,
+    work: *mut f32,
+) {
+    gemm::gemm_batched(
+        batch, m, n, k, alpha, a, rsa, csa, sa, b, rsb, csb, sb, beta, c, rsc, csc, sc, work,
+    )
+}
+
 // ---- gather ----
 
 #[no_mangle]

@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// Kernel benchmark: wasmgrad's gemm (and conv2d forward, when its kernels are built) against
+// tfjs-backend-wasm (XNNPACK) in the same Node process, next to the SIMD128 register peak
+// measured by a hand-assembled probe (bench/peak-probe.mjs).
+//
+//   node_modules/.bin/tsc -p packages/wasmgrad/tsconfig.json   # builds packages/wasmgrad/dist
+//   node scripts/build-wasm.mjs                                 # builds the .wasm modules
+//   node bench/kernels.mjs [--wall] [--runs N] [--sizes 64,128,...]
+//
+// Each figure is the median of N timed runs (default 7); a run repeats the call until it takes
+// ≥ 40 ms. By default the table uses process CPU time (user + system), which leaves out the time
+// other processes hold the core: on a shared machine wall time mostly measures the neighbours.
+// `--wall` switches the table to wall time; the JSON (bench/results/kernels.json) holds both.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measurePeak } from './peak-probe.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+};
+const clock = flag('--wall') ? 'wall' : 'cpu';
+const RUNS = Math.max(5, Number(option('--runs', 7)));
+const SIZES = option('--sizes', '64,128,256,512,1024').split(',').map(Number);
+const MIN_RUN_MS = 40;
+
+let wg;
+let gemmKernels;
+try {
+  wg = await import('../packages/wasmgrad/dist/index.js');
+  gemmKernels = await import('../packages/wasmgrad/dist/runtime/kernels/gemm.js');
+} catch (err) {
+  console.error(`Could not load the built package (${err.message}).`);
+  console.error(
+    'Build it first: node_modules/.bin/tsc -p packages/wasmgrad/tsconfig.json && node scripts/build-wasm.mjs',
+  );
+  process.exit(1);
+}
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-backend-wasm');
+await tf.setBackend('wasm');
+await tf.ready();
+
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** Median GFLOP/s of `fn` (doing `flops` each call) by wall and CPU time, plus the best run. */
+function measure(fn, flops) {
+  fn();
+  let reps = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) fn();
+    if (performance.now() - t0 >= MIN_RUN_MS / 2 || reps >= 1 << 20) break;
+    reps *= 2;
+  }
+  const wall = [];
+  const cpu = [];
+  for (let r = 0; r < RUNS; r++) {
+    const w0 = performance.now();
+    const c0 = cpuMs();
+    for (let i = 0; i < reps; i++) fn();
+    cpu.push((flops * reps) / ((cpuMs() - c0) * 1e6));
+    wall.push((flops * reps) / ((performance.now() - w0) * 1e6));
+  }
+  return { wall: median(wall), cpu: median(cpu), best: Math.max(...wall, ...cpu.filter(Number.isFinite)) };
+}
+
+/** The probe, timed like every other row so the percentages compare like with like. */
+async function peakRow() {
+  const best = await measurePeak({ runs: 3, flopsPerRun: 5e7 });
+  const { instance } = await WebAssembly.instantiate((await import('./peak-probe.mjs')).peakModuleBytes(best.chains));
+  const iters = 200_000;
+  return { chains: best.chains, ...measure(() => instance.exports.peak(iters), 8 * best.chains * iters) };
+}
+
+function randomFill(rt, ptr, count, seed) {
+  const f = rt.f32;
+  let s = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    f[(ptr >>> 2) + i] = s / 2 ** 32 - 0.5;
+  }
+}
+
+function gemmRows(rt) {
+  const rows = [];
+  for (const n of SIZES) {
+    const flops = 2 * n * n * n;
+    const [a, b, c] = [1, 2, 3].map(() => rt.allocF32(n * n));
+    randomFill(rt, a, n * n, 1);
+    randomFill(rt, b, n * n, 2);
+    const ref = (ptr) => ({ ptr, rowStride: n, colStride: 1 });
+    const ours = measure(() => gemmKernels.gemm(rt, n, n, n, 1, ref(a), ref(b), 0, ref(c)), flops);
+
+    const ta = tf.randomUniform([n, n], -0.5, 0.5);
+    const tb = tf.randomUniform([n, n], -0.5, 0.5);
+    const theirs = measure(() => tf.matMul(ta, tb).dispose(), flops);
+    tf.dispose([ta, tb]);
+    rows.push({ op: 'matMul', shape: `${n}×${n}×${n}`, flops, ours, tfjs: theirs });
+  }
+  return rows;
+}
+
+// ---- conv2d rows (add further conv shapes here) ----
+// Shapes of the README's CNN at batch 64: conv 28×28×1 → 16 filters 3×3 valid, then (after a 2×2
+// pool) 13×13×16 → 32 filters 3×3 valid. Runs only when the conv kernels are in the build.
+const CONV_SHAPES = [
+  { x: [64, 28, 28, 1], filter: [3, 3, 1, 16] },
+  { x: [64, 13, 13, 16], filter: [3, 3, 16, 32] },
+];
+
+async function convRows(rt) {
+  let conv;
+  try {
+    conv = await import('../packages/wasmgrad/dist/runtime/kernels/conv.js');
+  } catch {
+    return [];
+  }
+  if (typeof rt.kernels.f32_conv2d_forward !== 'function' || typeof conv.conv2dForward !== 'function') return [];
+  const rows = [];
+  for (const { x: xShape, filter: fShape } of CONV_SHAPES) {
+    const g = conv.conv2dGeometry(xShape, fShape, { padding: 'valid' });
+    const s = conv.convSizes(g);
+    const [kh, kw, inC, outC] = fShape;
+    const flops = 2 * s.y * kh * kw * inC;
+    const x = rt.allocF32(s.x);
+    const filter = rt.allocF32(s.filter);
+    const y = rt.allocF32(s.y);
+    const work = rt.allocF32(conv.conv2dWorkspaceLength(rt, g));
+    randomFill(rt, x, s.x, 3);
+    randomFill(rt, filter, s.filter, 4);
+    const ours = measure(() => conv.conv2dForward(rt, g, x, filter, 0, y, work), flops);
+
+    const tx = tf.randomUniform(xShape, -0.5, 0.5);
+    const tfFilter = tf.randomUniform(fShape, -0.5, 0.5);
+    const theirs = measure(() => tf.conv2d(tx, tfFilter, 1, 'valid').dispose(), flops);
+    tf.dispose([tx, tfFilter]);
+    rows.push({
+      op: 'conv2d',
+      shape: `[${xShape}] * [${kh},${kw},${inC},${outC}]`,
+      flops,
+      ours,
+      tfjs: theirs,
+    });
+  }
+  return rows;
+}
+// ---- end of conv2d rows ----
+
+const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+
+async function main() {
+  const rt = await wg.createRuntime({ simd: true });
+  const loadBefore = loadavg()[0];
+  const peakBefore = await peakRow();
+  const rows = [...gemmRows(rt), ...(await convRows(rt))];
+  const peakAfter = await peakRow();
+  const loadAfter = loadavg()[0];
+  const peak = {
+    chains: peakBefore.chains,
+    wall: Math.max(peakBefore.wall, peakAfter.wall),
+    cpu: Math.max(peakBefore.cpu, peakAfter.cpu),
+    best: Math.max(peakBefore.best, peakAfter.best),
+  };
+
+  console.log(`SIMD128 register peak (${peak.chains} chains): ${fmt(peak[clock])} GFLOP/s by ${clock} time`);
+  console.log(
+    `tfjs backend: ${tf.getBackend()} ${tf.version_core}; node ${process.version}; ${cpus()[0]?.model ?? ''}`,
+  );
+  console.log(
+    `load average ${fmt(loadBefore, 2)} → ${fmt(loadAfter, 2)} on ${cpus().length} cores; medians of ${RUNS} runs, ${clock} time\n`,
+  );
+  console.log('| op | size | ours GFLOP/s | tfjs-wasm GFLOP/s | ours / tfjs | ours % of peak |');
+  console.log('|---|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const ours = r.ours[clock];
+    const theirs = r.tfjs[clock];
+    console.log(
+      `| ${r.op} | ${r.shape} | ${fmt(ours)} | ${fmt(theirs)} | ${fmt(ours / theirs, 2)}× | ${fmt((100 * ours) / peak[clock], 0)}% |`,
+    );
+  }
+  console.log(`| peak probe | ${peak.chains} × f32x4 mul+add | ${fmt(peak[clock])} | | | 100% |`);
+
+  const out = join(here, 'results');
+  mkdirSync(out, { recursive: true });
+  const result = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    loadAverage: [loadBefore, loadAfter],
+    clock,
+    runs: RUNS,
+    tfjs: { backend: tf.getBackend(), version: tf.version_core },
+    peak,
+    rows,
+  };
+  writeFileSync(join(out, 'kernels.json'), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nwrote ${join('bench', 'results', 'kernels.json')}`);
+}
+
+await main();
