@@ -10,7 +10,9 @@ import { GATHER_SIGNATURES } from './gather.js';
 import { GEMM_SIGNATURES } from './gemm.js';
 import { LOSS_SIGNATURES } from './loss.js';
 import { NORM_SIGNATURES } from './norm.js';
+import { OPTIM_SIGNATURES } from './optim.js';
 import { POOL_SIGNATURES } from './pool.js';
+import { RANDOM_SIGNATURES } from './random.js';
 import { REDUCE_SIGNATURES } from './reduce.js';
 import { SOFTMAX_SIGNATURES } from './softmax.js';
 
@@ -23,6 +25,8 @@ export const KERNEL_SIGNATURES = {
   ...SOFTMAX_SIGNATURES,
   ...LOSS_SIGNATURES,
   ...NORM_SIGNATURES,
+  ...OPTIM_SIGNATURES,
+  ...RANDOM_SIGNATURES,
 } as const;
 
 export type KernelName = keyof typeof KERNEL_SIGNATURES;
