@@ -6,12 +6,14 @@
 //! `columns[rows, patch] × filter[patch, out_c]`. The column matrix is built block by block of
 //! [`Conv2dGeometry::block_rows`] rows in the caller's workspace, so memory stays bounded by
 //! [`Conv2dGeometry::workspace_len`] whatever the batch. A 1×1 convolution with stride 1 and no
-//! padding needs no columns: the NHWC input already is `[rows, in_c]`.
+//! padding needs no columns: the NHWC input already is `[rows, in_c]`. With fewer than four
+//! input channels the forward pass is a direct convolution ([`crate::conv_direct`]).
 //!
 //! Geometry: output pixel (oy, ox) reads input (oy·s_h + ky·d_h − pad_top, ox·s_w + kx·d_w −
 //! pad_left); reads outside the image are zero. `out_h = (in_h + pad_top + pad_bottom −
 //! ((k_h − 1)·d_h + 1)) / s_h + 1` (integer division), likewise `out_w`.
 
+use crate::conv_direct::forward_few_channels;
 use crate::conv_im2col::{col2im, im2col, ColLayout};
 use crate::gemm::{gemm, GEMM_WORKSPACE_F32};
 use crate::simd::F32x4;
@@ -159,6 +161,10 @@ unsafe fn forward_blocked(
 ) {
     let (rows, oc, patch) = (g.rows(), g.out_c, g.patch_len());
     if rows == 0 || oc == 0 {
+        return;
+    }
+    if g.in_c > 0 && g.in_c < 4 && !g.is_pointwise() {
+        forward_few_channels(g, x, filter, bias, y);
         return;
     }
     // The bias is written first and the products accumulate onto it (β = 1): one write-only

@@ -289,3 +289,16 @@ fn bias_gradient_sums_rows() {
         assert_exact(&db, &want, &format!("bias rows {rows} oc {oc}"));
     }
 }
+
+#[test]
+fn direct_few_channel_forward_covers_every_channel_chunk_and_edge() {
+    // 16 + 8 + 4 + 1 channels, pixel pairs and single edge pixels, C = 1..3.
+    for &c in &[1, 2, 3] {
+        for &oc in &[16, 21, 29, 44] {
+            for &(s, pad) in &[((1, 1), "same"), ((2, 1), "asym"), ((1, 2), "valid")] {
+                let g = geometry(2, (6, 9, c), (3, 3, oc), s, (1, 1), pad);
+                check(&g, g.block_rows(), oc % 2 == 1);
+            }
+        }
+    }
+}

@@ -9,6 +9,7 @@
 
 pub mod conv;
 pub mod conv_depthwise;
+pub mod conv_direct;
 pub mod conv_im2col;
 pub mod gather;
 pub mod gemm;
