@@ -5,6 +5,7 @@
  * depends on a wrapper's parameter order.
  */
 import { RuntimeStateError } from '../../errors.js';
+import * as randomK from '../../runtime/kernels/random.js';
 import * as reduceK from '../../runtime/kernels/reduce.js';
 import * as softmaxK from '../../runtime/kernels/softmax.js';
 import type { Runtime } from '../../runtime/runtime.js';
@@ -194,8 +195,7 @@ export function randomUniformFill(
   hi: number,
   seed: number,
 ): void {
-  void [rt, n, out, lo, hi, seed];
-  missing(op, 'uniform');
+  randomK.randomUniform(rt, n, out, lo, hi, { seed }, op);
 }
 
 /** n normal values. */
@@ -208,8 +208,7 @@ export function randomNormalFill(
   std: number,
   seed: number,
 ): void {
-  void [rt, n, out, mean, std, seed];
-  missing(op, 'normal');
+  randomK.randomNormal(rt, n, out, mean, std, { seed }, op);
 }
 
 /** n truncated-normal values (within two standard deviations). */
@@ -222,8 +221,7 @@ export function truncatedNormalFill(
   std: number,
   seed: number,
 ): void {
-  void [rt, n, out, mean, std, seed];
-  missing(op, 'truncated_normal');
+  randomK.truncatedNormal(rt, n, out, mean, std, { seed }, op);
 }
 
 /** y = x·mask/(1 − rate) over n values, the mask a pure function of (seed, element index). */
@@ -236,6 +234,5 @@ export function dropoutApply(
   rate: number,
   seed: number,
 ): void {
-  void [rt, n, x, y, rate, seed];
-  missing(op, 'dropout');
+  randomK.dropout(rt, n, x, y, rate, { seed }, op);
 }
