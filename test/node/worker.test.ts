@@ -15,7 +15,7 @@ const entry = fileURLToPath(new URL('../../packages/wasmgrad/dist/worker/entry.j
  * comlink leaves calls pending forever when the worker dies, so every call races the worker's
  * 'error' and 'exit' events and a deadline: a broken worker fails the test at once, with its error.
  */
-function watch(worker: Worker, ms = 10_000): <T>(call: Promise<T>) => Promise<T> {
+function watch(worker: Worker, ms = 20_000): <T>(call: Promise<T>) => Promise<T> {
   const died = new Promise<never>((_, reject) => {
     worker.once('error', (err) => reject(new Error(`the worker failed: ${err.stack ?? err}`)));
     worker.once('exit', (code) => reject(new Error(`the worker exited with code ${code}`)));
