@@ -7,7 +7,7 @@
  * both stacks have the same batch shape, or one operand is a plain matrix shared by every batch.
  */
 import { fmtShape, ShapeError } from '../../errors.js';
-import { gemm, type MatrixRef } from '../../runtime/kernels/gemm.js';
+import { gemm, gemmBatched, type MatrixRef } from '../../runtime/kernels/gemm.js';
 import { record } from '../engine.js';
 import { empty, sizeOf, type Tensor } from '../tensor.js';
 import { sameRuntime, sameShape } from './util.js';
@@ -40,17 +40,24 @@ function ref(o: Operand, i: number): MatrixRef {
   return o.transposed ? { ptr, rowStride: 1, colStride: o.cols } : { ptr, rowStride: o.cols, colStride: 1 };
 }
 
+/** {@link ref} with the batch stride of the stack (0 for a shared matrix). */
+const batchRef = (o: Operand) => ({ ...ref(o, 0), batchStride: o.count === 1 ? 0 : o.rows * o.cols });
+
 /**
  * C_i ← op(A_i)·op(B_i) + β·C_i for every batch i; C is `out` (used transposed when its operand
- * says so). A shared C (count 1) over several batches accumulates: β = 1 after the first product.
+ * says so). Separate C items take one batched gemm call; a shared C (count 1) accumulates over
+ * the batch: β = 1 after the first product.
  */
 function gemmStack(out: Operand, a: Operand, b: Operand, batch: number, beta: number, op: string): void {
   const [m, k] = used(a);
   const n = used(b)[1];
   const rt = a.t.runtime;
+  if (out.count === batch) {
+    gemmBatched(rt, batch, m, n, k, 1, batchRef(a), batchRef(b), beta, batchRef(out), op);
+    return;
+  }
   for (let i = 0; i < batch; i++) {
-    const bi = out.count === 1 && i > 0 ? 1 : beta;
-    gemm(rt, m, n, k, 1, ref(a, i), ref(b, i), bi, ref(out, i), op);
+    gemm(rt, m, n, k, 1, ref(a, i), ref(b, i), i > 0 ? 1 : beta, ref(out, i), op);
   }
 }
 
