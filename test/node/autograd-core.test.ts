@@ -72,6 +72,35 @@ describe('matMul forward and backward', () => {
     });
   });
 
+  it('accumulates the gradient of an input used several times', () => {
+    // f(x) = x·x + (x·w)·x: each use adds its own term to dx (in place, or through gemm's β = 1).
+    const w = [0.5, -1, 2, 0.25, 1, -0.5, 0.75, 0.1, -2];
+    checkOp({
+      name: 'x·x',
+      op: (x) => wg.matMul(x as wg.Tensor, x as wg.Tensor),
+      ref: (x) => matMulReference(x, x, 3, 3, 3),
+      shapes: [[3, 3]],
+    });
+    checkOp({
+      name: '(x·w)·x, x·wᵀ',
+      op: (x) =>
+        wg.concat(
+          [
+            wg.matMul(wg.matMul(x as wg.Tensor, wg.tensor(w, [3, 3])), x as wg.Tensor),
+            wg.matMul(x as wg.Tensor, wg.tensor(w, [3, 3]), false, true),
+          ],
+          0,
+        ),
+      ref: (x) => {
+        const out = new Float64Array(18);
+        out.set(matMulReference(matMulReference(x, w, 3, 3, 3), x, 3, 3, 3));
+        out.set(matMulReference(x, transposeRef(Float64Array.from(w), 3, 3), 3, 3, 3), 9);
+        return out;
+      },
+      shapes: [[3, 3]],
+    });
+  });
+
   it('passes a random-direction VJP check at 64×96×48', () => {
     checkVjpDirections({
       name: 'matMul 64x96x48',

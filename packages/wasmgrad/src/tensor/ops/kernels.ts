@@ -5,6 +5,7 @@
  * depends on a wrapper's parameter order.
  */
 import { RuntimeStateError } from '../../errors.js';
+import * as optimK from '../../runtime/kernels/optim.js';
 import * as randomK from '../../runtime/kernels/random.js';
 import * as reduceK from '../../runtime/kernels/reduce.js';
 import * as softmaxK from '../../runtime/kernels/softmax.js';
@@ -57,10 +58,12 @@ export function scaleShift(
   missing(op, 'scale');
 }
 
-/** y += α·x over n values. */
+/**
+ * y += α·x over n values. Until the elementwise group's axpy lands this runs the SGD update kernel,
+ * which is the same arithmetic: p ← p − lr·g with p = y, g = x, lr = −α (negation is exact).
+ */
 export function axpy(rt: Runtime, op: string, n: number, alpha: number, x: number, y: number): void {
-  void [rt, n, alpha, x, y];
-  missing(op, 'axpy');
+  optimK.sgd(rt, n, y, x, -alpha, op);
 }
 
 /** out[j] = scale·Σ_i x[i, j] over a rows×cols matrix with row stride ldx. */
