@@ -194,7 +194,7 @@ unsafe fn forward_blocked(
     let mut r0 = 0;
     while r0 < rows {
         let n = block.min(rows - r0);
-        im2col(g, x, r0, n, work);
+        im2col(g, layout, x, r0, n, work);
         let (rs, cs) = layout.strides(n, patch);
         let yb = y.add(r0 * oc);
         gemm(n, oc, patch, 1.0, work, rs, cs, filter, oc_s, 1, beta, yb, oc_s, 1, gemm_work);
@@ -244,11 +244,12 @@ unsafe fn backward_input_blocked(
         return;
     }
     let gemm_work = work.add(g.col_len());
+    let layout = ColLayout::for_channels(g.in_c);
     let mut r0 = 0;
     while r0 < rows {
         let n = block.min(rows - r0);
         let dyb = dy.add(r0 * oc);
-        match ColLayout::for_channels(g.in_c) {
+        match layout {
             // dcols[n, patch] = dy[n, oc] · filterᵀ.
             ColLayout::PixelMajor => gemm(
                 n, patch, oc, 1.0, dyb, oc_s, 1, filter, 1, oc_s, 0.0, work, patch_s, 1, gemm_work,
@@ -259,7 +260,7 @@ unsafe fn backward_input_blocked(
                 gemm_work,
             ),
         }
-        col2im(g, dx, r0, n, work);
+        col2im(g, layout, dx, r0, n, work);
         r0 += n;
     }
 }
@@ -309,7 +310,7 @@ unsafe fn backward_filter_blocked(
     let mut r0 = 0;
     while r0 < rows {
         let n = block.min(rows - r0);
-        im2col(g, x, r0, n, work);
+        im2col(g, layout, x, r0, n, work);
         let (rs, cs) = layout.strides(n, patch);
         let beta = if r0 == 0 { 0.0 } else { 1.0 };
         let dyb = dy.add(r0 * oc);

@@ -42,13 +42,20 @@ impl ColLayout {
     }
 }
 
-/// Fills `col` with rows `r0 .. r0 + rows` of the column matrix of `x` (layout
-/// `ColLayout::for_channels(g.in_c)`), zero over the padding.
+/// Fills `col` with rows `r0 .. r0 + rows` of the column matrix of `x` in `layout`, zero over
+/// the padding.
 ///
 /// # Safety
 /// `g` must be valid; `x` must hold the whole input and `col` `rows · g.patch_len()` values.
-pub unsafe fn im2col(g: &Conv2dGeometry, x: *const f32, r0: usize, rows: usize, col: *mut f32) {
-    walk::<Gather>(g, x as *mut f32, r0, rows, col)
+pub unsafe fn im2col(
+    g: &Conv2dGeometry,
+    layout: ColLayout,
+    x: *const f32,
+    r0: usize,
+    rows: usize,
+    col: *mut f32,
+) {
+    walk::<Gather>(g, layout, x as *mut f32, r0, rows, col)
 }
 
 /// Adds rows `r0 .. r0 + rows` of a column-matrix block back into the image `dx` (the adjoint of
@@ -56,8 +63,15 @@ pub unsafe fn im2col(g: &Conv2dGeometry, x: *const f32, r0: usize, rows: usize, 
 ///
 /// # Safety
 /// As [`im2col`], with `dx` writable.
-pub unsafe fn col2im(g: &Conv2dGeometry, dx: *mut f32, r0: usize, rows: usize, col: *const f32) {
-    walk::<Scatter>(g, dx, r0, rows, col as *mut f32)
+pub unsafe fn col2im(
+    g: &Conv2dGeometry,
+    layout: ColLayout,
+    dx: *mut f32,
+    r0: usize,
+    rows: usize,
+    col: *const f32,
+) {
+    walk::<Scatter>(g, layout, dx, r0, rows, col as *mut f32)
 }
 
 /// The per-run operation of a walk: a gather (image → block) or a scatter-add (block → image).
@@ -130,12 +144,13 @@ impl Transfer for Scatter {
 
 unsafe fn walk<T: Transfer>(
     g: &Conv2dGeometry,
+    layout: ColLayout,
     x: *mut f32,
     r0: usize,
     rows: usize,
     col: *mut f32,
 ) {
-    match ColLayout::for_channels(g.in_c) {
+    match layout {
         ColLayout::PixelMajor => walk_pixel_major::<T>(g, x, r0, rows, col),
         ColLayout::TapMajor => walk_tap_major::<T>(g, x, r0, rows, col),
     }
