@@ -16,7 +16,7 @@ import { type ActivationKind, activationBackward } from './ops/activation.js';
 import { div, mul, neg, scale, sumTo } from './ops/binary.js';
 import { avgPool2dBackward, conv2dBackward, depthwiseConv2dBackward, maxPool2dBackward } from './ops/conv.js';
 import { matMulBackward } from './ops/matmul.js';
-import { broadcastTo, maxBackward } from './ops/reduce.js';
+import { broadcastTo, maxBackward, scaledCopy } from './ops/reduce.js';
 import { copyBox, reshape, slice, transpose } from './ops/shape.js';
 import { logSoftmaxBackward, softmaxBackward } from './ops/softmax.js';
 import { applyDropout } from './random.js';
@@ -47,8 +47,9 @@ const x1 = (node: TapeNode): Tensor => node.inputs[1] as Tensor;
 function unreduce(dy: Tensor, node: TapeNode, factor: number): Tensor {
   const x = x0(node);
   const kept = x.shape.map((d, i) => (axes(node, 'axes').includes(i) ? 1 : d));
-  const g = broadcastTo(reshape(dy, kept), x.shape);
-  return factor === 1 ? g : scale(g, factor);
+  // Scale the (small) reduced gradient before broadcasting it back.
+  const d = factor === 1 ? dy : scaledCopy(dy, factor);
+  return broadcastTo(reshape(d, kept), x.shape);
 }
 
 /** Gradient of concat: the slice of dy belonging to each input. */

@@ -8,10 +8,18 @@
 import { fmtShape, ShapeError, ValueError } from '../errors.js';
 import { BACKWARD, type GradSlot } from './backward.js';
 import { activeTape, beginScope, endScope, setTape, type Tape } from './engine.js';
-import { add, addInPlace } from './ops/binary.js';
+import { addInPlace } from './ops/binary.js';
 import { sameShape } from './ops/util.js';
-import { filled, nextTensorId, type Tensor, view } from './tensor.js';
+import { empty, filled, nextTensorId, type Tensor, view } from './tensor.js';
 import { trainableVariables, type Variable } from './variable.js';
+
+/** A private copy of `t` (memmove of the wasm memory; not recorded). */
+function copyOf(t: Tensor): Tensor {
+  const c = empty(t.shape, 'grad', t.runtime);
+  const s = t.ptr >>> 2;
+  t.runtime.f32.copyWithin(c.ptr >>> 2, s, s + t.size);
+  return c;
+}
 
 /** Gradient bookkeeping of one backward pass. */
 class GradTable {
@@ -49,7 +57,12 @@ class GradTable {
     if (prev === g) return; // the rule accumulated into the buffer itself
     if (prev === undefined) this.set(x, g);
     else if (this.exclusive(x)) addInPlace(prev, g);
-    else this.set(x, add(prev, g));
+    else {
+      // prev is shared (e.g. the same dy reached two inputs): sum into a private copy.
+      const sum = copyOf(prev);
+      addInPlace(sum, g);
+      this.set(x, sum);
+    }
   }
 
   /** Drops the slot of `x` (its node has been processed). */

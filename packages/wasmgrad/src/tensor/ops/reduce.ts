@@ -72,6 +72,13 @@ function sumInto(op: string, x: Tensor, axes: readonly number[], factor: number,
   for (const t of temps) t.dispose();
 }
 
+/** factor·x as a new tensor (the reduction kernel's scale over a single row; not recorded). */
+export function scaledCopy(x: Tensor, factor: number): Tensor {
+  const out = empty(x.shape, 'scale', x.runtime);
+  if (x.size > 0) sumRows(x.runtime, 'scale', 1, x.size, x.ptr, x.size, out.ptr, factor, false);
+  return out;
+}
+
 /** Sum over `axis` (a number, a list, or all axes when omitted); `keepDims` keeps them as size 1. */
 export function sum(x: Tensor, axis?: number | readonly number[] | null, keepDims = false): Tensor {
   const axes = normAxes('sum', axis, x.rank);
