@@ -79,8 +79,8 @@ mod lanes {
     /// replace it and bring `idx` along.
     #[inline(always)]
     pub fn max_step(best: F32x4, arg: I32x4, v: F32x4, idx: I32x4) -> (F32x4, I32x4) {
-        let nan_over_number = v128_andnot(f32x4_ne(v.0, v.0), f32x4_ne(best.0, best.0));
-        let take = v128_or(f32x4_gt(v.0, best.0), nan_over_number);
+        // not (v ≤ best) is v > best or v NaN; and best a number keeps a NaN best. Three ops.
+        let take = v128_andnot(f32x4_eq(best.0, best.0), f32x4_le(v.0, best.0));
         (F32x4(v128_bitselect(v.0, best.0, take)), I32x4(v128_bitselect(idx.0, arg.0, take)))
     }
 }
