@@ -473,7 +473,8 @@ fn sqrt_of_sum(s: f64) -> f32 {
 
 /// Multiplies `g` by `clip / max(norm, clip)`: the rescaling step of clip-by-norm given a norm
 /// computed elsewhere (a global norm over several ranges). Nothing is written when
-/// `norm ≤ clip`; a NaN norm makes every gradient NaN (as `tf.clip_by_global_norm`).
+/// `norm ≤ clip`; a NaN norm makes every gradient NaN (as `tf.clip_by_global_norm`), an infinite
+/// one scales finite gradients to 0 (and infinite ones to NaN).
 ///
 /// # Safety
 /// `g` addresses `n` writable f32 values.
