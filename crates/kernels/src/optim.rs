@@ -878,6 +878,10 @@ mod tests {
         let mut g = [1.0f32, f32::NAN, 2.0];
         assert!(unsafe { clip_by_norm(3, g.as_mut_ptr(), 1.0) }.is_nan());
         assert!(g.iter().all(|x| x.is_nan()));
+        // An infinite norm zeroes finite gradients; the infinite one becomes NaN (∞·0).
+        let mut g = [f32::INFINITY, 1.0, -2.0];
+        assert_eq!(unsafe { clip_by_norm(3, g.as_mut_ptr(), 1.0) }, f32::INFINITY);
+        assert!(g[0].is_nan() && g[1] == 0.0 && g[2] == 0.0);
     }
 
     #[test]
