@@ -7,7 +7,7 @@
  * both stacks have the same batch shape, or one operand is a plain matrix shared by every batch.
  */
 import { fmtShape, ShapeError } from '../../errors.js';
-import { gemm, gemmBatched, type MatrixRef } from '../../runtime/kernels/gemm.js';
+import { type BatchRef, gemm, gemmBatched, type MatrixRef } from '../../runtime/kernels/gemm.js';
 import { record } from '../engine.js';
 import { empty, sizeOf, type Tensor } from '../tensor.js';
 import { sameRuntime, sameShape } from './util.js';
@@ -41,7 +41,13 @@ function ref(o: Operand, i: number): MatrixRef {
 }
 
 /** {@link ref} with the batch stride of the stack (0 for a shared matrix). */
-const batchRef = (o: Operand) => ({ ...ref(o, 0), batchStride: o.count === 1 ? 0 : o.rows * o.cols });
+function batchRef(o: Operand): BatchRef {
+  const ptr = o.t.ptr;
+  const batchStride = o.count === 1 ? 0 : o.rows * o.cols;
+  return o.transposed
+    ? { ptr, rowStride: 1, colStride: o.cols, batchStride }
+    : { ptr, rowStride: o.cols, colStride: 1, batchStride };
+}
 
 /**
  * C_i ← op(A_i)·op(B_i) + β·C_i for every batch i; C is `out` (used transposed when its operand
@@ -52,13 +58,13 @@ function gemmStack(out: Operand, a: Operand, b: Operand, batch: number, beta: nu
   const [m, k] = used(a);
   const n = used(b)[1];
   const rt = a.t.runtime;
-  if (out.count === batch) {
+  if (batch === 1) gemm(rt, m, n, k, 1, ref(a, 0), ref(b, 0), beta, ref(out, 0), op);
+  else if (out.count === batch) {
     gemmBatched(rt, batch, m, n, k, 1, batchRef(a), batchRef(b), beta, batchRef(out), op);
-    return;
-  }
-  for (let i = 0; i < batch; i++) {
-    gemm(rt, m, n, k, 1, ref(a, i), ref(b, i), i > 0 ? 1 : beta, ref(out, i), op);
-  }
+  } else
+    for (let i = 0; i < batch; i++) {
+      gemm(rt, m, n, k, 1, ref(a, i), ref(b, i), i > 0 ? 1 : beta, ref(out, i), op);
+    }
 }
 
 /**
