@@ -258,6 +258,21 @@ describe.each([
     });
   });
 
+  it('NaN and ±Inf propagate through reductions and matMul', async () => {
+    await inRuntime(() => {
+      const x = wg.tensor2d([1, Number.NaN, 3, 4, Number.POSITIVE_INFINITY, 6], [2, 3]);
+      const s = Array.from(wg.sum(x, 1).dataSync());
+      expect(Number.isNaN(s[0])).toBe(true);
+      expect(s[1]).toBe(Number.POSITIVE_INFINITY);
+      expect(Number.isNaN(wg.max(x).dataSync()[0])).toBe(true);
+      expect(wg.max(x).dataSync()[1]).toBe(Number.POSITIVE_INFINITY);
+      const p = wg.matMul(x, wg.ones([3, 1])).dataSync();
+      expect(Number.isNaN(p[0])).toBe(true);
+      expect(p[1]).toBe(Number.POSITIVE_INFINITY);
+      wg.dispose(x);
+    });
+  });
+
   it('softmax and logSoftmax match f64 values and finite differences', async () => {
     await inRuntime(() => {
       checkOp({

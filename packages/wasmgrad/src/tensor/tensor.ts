@@ -115,6 +115,11 @@ export class Tensor {
     return this.arraySync();
   }
 
+  /** Logs the shape and values to the console (tfjs `print`). */
+  print(): void {
+    console.log(`${this.toString()}\n${JSON.stringify(this.arraySync())}`);
+  }
+
   /** Frees the memory (once no reshaped view shares it); later use throws. Disposing twice is harmless. */
   dispose(): void {
     if (this.disposed) return;
