@@ -217,8 +217,8 @@ unsafe fn gemm_epilogue(
     }
 }
 
-/// LOOPS 2 and 1 over one packed A block and one packed B block: every NR-wide B sliver (kept
-/// in L1) meets every MR-high A sliver.
+/// LOOP 2 over one packed A block and one packed B block: every NR-wide B sliver (kept in L1)
+/// meets every MR-high A sliver.
 #[allow(clippy::too_many_arguments)]
 unsafe fn macro_kernel(
     mc: usize,
@@ -234,42 +234,45 @@ unsafe fn macro_kernel(
     let mut jr = 0;
     while jr < nc {
         let nr = min(NR, nc - jr);
-        let bsliver = bpack.add(jr * kc);
-        let mut tile_ep = *ep;
+        let mut col_ep = *ep;
         if !ep.bias.is_null() {
-            tile_ep.bias = ep.bias.add(jr);
+            col_ep.bias = ep.bias.add(jr);
         }
-        let mut ir = 0;
-        while ir < mc {
-            let mr = min(MR, mc - ir);
-            let ctile = c.offset(ir as isize * rsc + jr as isize * csc);
-            tile_4x8(kc, apack.add(ir * kc), bsliver, ctile, rsc, csc, mr, nr, &tile_ep);
-            ir += MR;
-        }
+        let c_col = c.offset(jr as isize * csc);
+        tile_column(mc, nr, kc, apack, bpack.add(jr * kc), c_col, rsc, csc, col_ep);
         jr += NR;
     }
 }
 
-/// One 4×8 tile: the micro-kernel over `kc` packed steps, then the store. Kept out of line so
-/// that V8 allocates registers for this small loop alone.
+/// LOOP 1: one B sliver against all A slivers of the block, i.e. a column of 4×8 tiles. Kept
+/// out of line (one call per B sliver) so that V8 allocates registers for this loop nest alone;
+/// edge tiles leave through an out-of-line store so the hot path holds its accumulators in
+/// registers.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile_4x8(
+unsafe fn tile_column(
+    mc: usize,
+    nr: usize,
     kc: usize,
-    pa: *const f32,
-    pb: *const f32,
+    apack: *const f32,
+    bsliver: *const f32,
     c: *mut f32,
     rsc: isize,
     csc: isize,
-    mr: usize,
-    nr: usize,
-    ep: &Epilogue,
+    ep: Epilogue,
 ) {
-    let acc = kernel_4x8(kc, pa, pb);
-    if mr == MR && nr == NR && csc == 1 {
-        store_full(&acc, c, rsc, ep);
-    } else {
-        store_partial(&acc, c, rsc, csc, mr, nr, ep);
+    let full_width = nr == NR && csc == 1;
+    let mut ir = 0;
+    while ir < mc {
+        let mr = min(MR, mc - ir);
+        let acc = kernel_4x8(kc, apack.add(ir * kc), bsliver);
+        let ctile = c.offset(ir as isize * rsc);
+        if full_width && mr == MR {
+            store_full(&acc, ctile, rsc, &ep);
+        } else {
+            store_partial(&acc, ctile, rsc, csc, mr, nr, &ep);
+        }
+        ir += MR;
     }
 }
 
@@ -346,6 +349,9 @@ unsafe fn store_full(acc: &[F32x4; 8], c: *mut f32, rsc: isize, ep: &Epilogue) {
 /// Store of an edge tile (mr ≤ 4 rows, nr ≤ 8 columns) or of any tile with a non-unit column
 /// stride: C and the bias go through a local 4×8 copy so the arithmetic is exactly that of
 /// [`store_full`]; only the mr×nr cells inside C are read (when β ≠ 0) and written.
+/// The local buffers are zeroed with vector stores: an array initializer would become a
+/// `memory.fill`, which V8 runs as an out-of-line call.
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn store_partial(
     acc: &[F32x4; 8],
@@ -356,28 +362,28 @@ unsafe fn store_partial(
     nr: usize,
     ep: &Epilogue,
 ) {
-    let mut bias = [0.0f32; NR];
+    let mut bias = [F32x4::zero(); 2];
+    let bias_ptr = bias.as_mut_ptr() as *mut f32;
     if !ep.bias.is_null() {
-        for (j, x) in bias.iter_mut().enumerate().take(nr) {
-            *x = *ep.bias.add(j);
+        for j in 0..nr {
+            *bias_ptr.add(j) = *ep.bias.add(j);
         }
     }
-    let bias0 = F32x4::load(bias.as_ptr());
-    let bias1 = F32x4::load(bias.as_ptr().add(4));
-    let mut row_buf = [0.0f32; NR];
+    let (bias0, bias1) = (bias[0], bias[1]);
+    let mut buf = [F32x4::zero(); 2];
+    let row_buf = buf.as_mut_ptr() as *mut f32;
     for r in 0..mr {
-        let row = c.offset(r as isize * rsc);
+        let c_row = c.offset(r as isize * rsc);
         if ep.beta != 0.0 {
-            for (j, x) in row_buf.iter_mut().enumerate().take(nr) {
-                *x = *row.offset(j as isize * csc);
+            for j in 0..nr {
+                *row_buf.add(j) = *c_row.offset(j as isize * csc);
             }
         }
-        let old0 = F32x4::load(row_buf.as_ptr());
-        let old1 = F32x4::load(row_buf.as_ptr().add(4));
-        finish(acc[2 * r], old0, bias0, ep).store(row_buf.as_mut_ptr());
-        finish(acc[2 * r + 1], old1, bias1, ep).store(row_buf.as_mut_ptr().add(4));
-        for (j, x) in row_buf.iter().enumerate().take(nr) {
-            *row.offset(j as isize * csc) = *x;
+        let (old0, old1) = (F32x4::load(row_buf), F32x4::load(row_buf.add(4)));
+        finish(acc[2 * r], old0, bias0, ep).store(row_buf);
+        finish(acc[2 * r + 1], old1, bias1, ep).store(row_buf.add(4));
+        for j in 0..nr {
+            *c_row.offset(j as isize * csc) = *row_buf.add(j);
         }
     }
 }
@@ -394,6 +400,27 @@ unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, rsa: isize, csa: isize, ou
             // Column-major A (a transposed operand): each step is one contiguous vector.
             for p in 0..kc {
                 F32x4::load(base.offset(p as isize * csa)).store(out.add(p * MR));
+            }
+        } else if rows == MR && csa == 1 {
+            // Row-major A: four rows × four steps at a time, transposed in registers.
+            let (r0, r1, r2, r3) =
+                (base, base.offset(rsa), base.offset(2 * rsa), base.offset(3 * rsa));
+            let mut p = 0;
+            while p + 4 <= kc {
+                let t = transpose4([
+                    F32x4::load(r0.add(p)),
+                    F32x4::load(r1.add(p)),
+                    F32x4::load(r2.add(p)),
+                    F32x4::load(r3.add(p)),
+                ]);
+                for (q, v) in t.iter().enumerate() {
+                    v.store(out.add((p + q) * MR));
+                }
+                p += 4;
+            }
+            while p < kc {
+                F32x4::new(*r0.add(p), *r1.add(p), *r2.add(p), *r3.add(p)).store(out.add(p * MR));
+                p += 1;
             }
         } else if rows == MR {
             let (r0, r1, r2, r3) =
@@ -479,6 +506,32 @@ unsafe fn gemm_small(
             *cp = finish(F32x4::splat(s), F32x4::splat(old), F32x4::splat(bias), &ep).lanes()[0];
         }
     }
+}
+
+/// Transpose of a 4×4 block held as four row vectors (a local helper until [`F32x4`] has
+/// shuffles): two rounds of lane interleaving on SIMD128, plain lane moves in the scalar twin.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn transpose4(r: [F32x4; 4]) -> [F32x4; 4] {
+    use core::arch::wasm32::i32x4_shuffle;
+    let lo01 = i32x4_shuffle::<0, 4, 1, 5>(r[0].0, r[1].0); // a0 b0 a1 b1
+    let lo23 = i32x4_shuffle::<0, 4, 1, 5>(r[2].0, r[3].0); // c0 d0 c1 d1
+    let hi01 = i32x4_shuffle::<2, 6, 3, 7>(r[0].0, r[1].0); // a2 b2 a3 b3
+    let hi23 = i32x4_shuffle::<2, 6, 3, 7>(r[2].0, r[3].0); // c2 d2 c3 d3
+    [
+        F32x4(i32x4_shuffle::<0, 1, 4, 5>(lo01, lo23)),
+        F32x4(i32x4_shuffle::<2, 3, 6, 7>(lo01, lo23)),
+        F32x4(i32x4_shuffle::<0, 1, 4, 5>(hi01, hi23)),
+        F32x4(i32x4_shuffle::<2, 3, 6, 7>(hi01, hi23)),
+    ]
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline(always)]
+fn transpose4(r: [F32x4; 4]) -> [F32x4; 4] {
+    let l = [r[0].lanes(), r[1].lanes(), r[2].lanes(), r[3].lanes()];
+    let col = |j: usize| F32x4::new(l[0][j], l[1][j], l[2][j], l[3][j]);
+    [col(0), col(1), col(2), col(3)]
 }
 
 #[inline(always)]
