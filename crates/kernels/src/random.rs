@@ -2,11 +2,15 @@
 //! initializers) and dropout.
 //!
 //! Generator: Philox-4x32-10 (Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as
-//! 1, 2, 3", SC 2011), the generator of TensorFlow's stateless ops and of cuRAND. It maps a
-//! 128-bit counter and a 64-bit key to four independent 32-bit words, so element `i` of a stream
-//! is a pure function of `(seed, stream, i)`: it does not depend on call order, on how a range is
-//! split between calls or threads, or on the build (only integer arithmetic and IEEE f32
-//! operations run in the same order in the SIMD128 build and its scalar twin).
+//! 1, 2, 3", SC 2011), as used by TensorFlow's stateless random ops and PyTorch's CUDA generator
+//! (cuRAND's `PHILOX4_32_10`). It maps a 128-bit counter and a 64-bit key to four independent
+//! 32-bit words, so element `i` of a stream is a pure function of `(seed, stream, i)`: it does not
+//! depend on call order, on how a range is split between calls or threads, or on the build (only
+//! integer arithmetic and IEEE f32 operations run in the same order in the SIMD128 build and its
+//! scalar twin).
+//!
+//! Cost (Node 20, SIMD build, measured on 2²⁰ elements): ~9 ns per uniform or dropout element,
+//! ~15 ns per normal; Philox is scalar integer code (a 32×32→64 multiply has no F32x4 form).
 //!
 //! Key and counter layout, for a 64-bit `seed` = `seed_hi·2³² + seed_lo`, a 32-bit `stream`
 //! (e.g. one per layer and training step) and element index `i = offset + j` of a call:
