@@ -106,41 +106,71 @@ unsafe fn forward_in_registers(
     bias: *const f32,
     y: *mut f32,
 ) {
-    let c = g.in_c;
     let (oh, ow) = (g.out_h(), g.out_w());
     for n in 0..g.batch {
         for oy in 0..oh {
             for ox in 0..ow {
-                let yp = y.add(((n * oh + oy) * ow + ox) * c);
-                let mut j = 0;
-                while j + 16 <= c {
-                    channels_in_registers::<4>(g, x, filter, bias, yp, (n, oy, ox), j);
-                    j += 16;
-                }
-                while j + 4 <= c {
-                    channels_in_registers::<1>(g, x, filter, bias, yp, (n, oy, ox), j);
-                    j += 4;
-                }
-                while j < c {
-                    let mut acc = if bias.is_null() { 0.0 } else { *bias.add(j) };
-                    pixel_taps(g, (n, oy, ox), |inp, tap| {
-                        acc += *x.add(inp * c + j) * *filter.add(tap * c + j);
-                    });
-                    *yp.add(j) = acc;
-                    j += 1;
-                }
+                let yp = y.add(((n * oh + oy) * ow + ox) * g.in_c);
+                gather_pixel::<WindowOfOutput>(g, x, filter, bias, yp, (n, oy, ox));
             }
         }
     }
 }
 
-#[inline(always)]
-unsafe fn channels_in_registers<const V: usize>(
+/// Multiplier 1: dx\[n, iy, ix\] gathers dy over the output pixels whose windows hold (iy, ix),
+/// in registers like [`forward_in_registers`]; each dx value is written once, no zero pass.
+unsafe fn backward_input_in_registers(
     g: &Conv2dGeometry,
-    x: *const f32,
+    dy: *const f32,
+    filter: *const f32,
+    dx: *mut f32,
+) {
+    for n in 0..g.batch {
+        for iy in 0..g.in_h {
+            for ix in 0..g.in_w {
+                let xp = dx.add(((n * g.in_h + iy) * g.in_w + ix) * g.in_c);
+                gather_pixel::<OutputsOfInput>(g, dy, filter, core::ptr::null(), xp, (n, iy, ix));
+            }
+        }
+    }
+}
+
+/// dst\[j\] ← bias\[j\] + Σ src\[pixel, j\] · filter\[tap, j\] over the (pixel, tap) pairs `T`
+/// lists for `at`, for every channel j.
+#[inline(always)]
+unsafe fn gather_pixel<T: Taps>(
+    g: &Conv2dGeometry,
+    src: *const f32,
     filter: *const f32,
     bias: *const f32,
-    yp: *mut f32,
+    dst: *mut f32,
+    at: (usize, usize, usize),
+) {
+    let c = g.in_c;
+    let mut j = 0;
+    while j + 16 <= c {
+        gather_channels::<T, 4>(g, src, filter, bias, dst, at, j);
+        j += 16;
+    }
+    while j + 4 <= c {
+        gather_channels::<T, 1>(g, src, filter, bias, dst, at, j);
+        j += 4;
+    }
+    while j < c {
+        let mut acc = if bias.is_null() { 0.0 } else { *bias.add(j) };
+        T::each(g, at, |pixel, tap| acc += *src.add(pixel * c + j) * *filter.add(tap * c + j));
+        *dst.add(j) = acc;
+        j += 1;
+    }
+}
+
+#[inline(always)]
+unsafe fn gather_channels<T: Taps, const V: usize>(
+    g: &Conv2dGeometry,
+    src: *const f32,
+    filter: *const f32,
+    bias: *const f32,
+    dst: *mut f32,
     at: (usize, usize, usize),
     j: usize,
 ) {
@@ -151,33 +181,76 @@ unsafe fn channels_in_registers<const V: usize>(
             *a = F32x4::load(bias.add(j + 4 * v));
         }
     }
-    pixel_taps(g, at, |inp, tap| {
-        let (xp, fp) = (x.add(inp * c + j), filter.add(tap * c + j));
+    T::each(g, at, |pixel, tap| {
+        let (sp, fp) = (src.add(pixel * c + j), filter.add(tap * c + j));
         for (v, a) in acc.iter_mut().enumerate() {
-            *a = F32x4::load(xp.add(4 * v)).mul_add(F32x4::load(fp.add(4 * v)), *a);
+            *a = F32x4::load(sp.add(4 * v)).mul_add(F32x4::load(fp.add(4 * v)), *a);
         }
     });
     for (v, a) in acc.iter().enumerate() {
-        a.store(yp.add(j + 4 * v));
+        a.store(dst.add(j + 4 * v));
     }
 }
 
-/// Calls `f(input pixel, tap index)` for the taps of output pixel (n, oy, ox) inside the image.
-#[inline(always)]
-unsafe fn pixel_taps(
-    g: &Conv2dGeometry,
-    (n, oy, ox): (usize, usize, usize),
-    mut f: impl FnMut(usize, usize),
-) {
-    for ky in 0..g.k_h {
-        let iy = (oy * g.stride_h + ky * g.dil_h).wrapping_sub(g.pad_top);
-        if iy >= g.in_h {
-            continue;
+/// The (pixel, tap) pairs that meet at one pixel, in (ky, kx) order.
+trait Taps {
+    fn each(g: &Conv2dGeometry, at: (usize, usize, usize), f: impl FnMut(usize, usize));
+}
+
+/// For output pixel (n, oy, ox): the input pixels of its window inside the image.
+struct WindowOfOutput;
+/// For input pixel (n, iy, ix): the output pixels whose windows hold it.
+struct OutputsOfInput;
+
+impl Taps for WindowOfOutput {
+    #[inline(always)]
+    fn each(
+        g: &Conv2dGeometry,
+        (n, oy, ox): (usize, usize, usize),
+        mut f: impl FnMut(usize, usize),
+    ) {
+        for ky in 0..g.k_h {
+            let iy = (oy * g.stride_h + ky * g.dil_h).wrapping_sub(g.pad_top);
+            if iy >= g.in_h {
+                continue;
+            }
+            for kx in 0..g.k_w {
+                let ix = (ox * g.stride_w + kx * g.dil_w).wrapping_sub(g.pad_left);
+                if ix < g.in_w {
+                    f((n * g.in_h + iy) * g.in_w + ix, ky * g.k_w + kx);
+                }
+            }
         }
-        for kx in 0..g.k_w {
-            let ix = (ox * g.stride_w + kx * g.dil_w).wrapping_sub(g.pad_left);
-            if ix < g.in_w {
-                f((n * g.in_h + iy) * g.in_w + ix, ky * g.k_w + kx);
+    }
+}
+
+impl Taps for OutputsOfInput {
+    #[inline(always)]
+    fn each(
+        g: &Conv2dGeometry,
+        (n, iy, ix): (usize, usize, usize),
+        mut f: impl FnMut(usize, usize),
+    ) {
+        // Tap ky reaches iy from oy = (iy + pad_top − ky·d_h) / s_h when that divides exactly
+        // (no division at stride 1, the common case: a division costs more than the tap).
+        let (oh, ow) = (g.out_h(), g.out_w());
+        for ky in 0..g.k_h {
+            let ty = match (iy + g.pad_top).checked_sub(ky * g.dil_h) {
+                Some(t) if g.stride_h == 1 && t < oh => t,
+                Some(t) if g.stride_h > 1 && t % g.stride_h == 0 && t / g.stride_h < oh => {
+                    t / g.stride_h
+                }
+                _ => continue,
+            };
+            for kx in 0..g.k_w {
+                let tx = match (ix + g.pad_left).checked_sub(kx * g.dil_w) {
+                    Some(t) if g.stride_w == 1 && t < ow => t,
+                    Some(t) if g.stride_w > 1 && t % g.stride_w == 0 && t / g.stride_w < ow => {
+                        t / g.stride_w
+                    }
+                    _ => continue,
+                };
+                f((n * oh + ty) * ow + tx, ky * g.k_w + kx);
             }
         }
     }
@@ -198,19 +271,19 @@ pub unsafe fn depthwise_conv2d_backward_input(
     }
     let (c, oc) = (g.in_c, g.out_c);
     let mult = if c == 0 { 1 } else { oc / c };
+    if mult == 1 {
+        backward_input_in_registers(g, dy, filter, dx);
+        return;
+    }
     fill(dx, g.batch * g.in_h * g.in_w * c, 0.0);
     for_each_tap(g, |out, inp, tap| {
         let (gp, xp, fp) = (dy.add(out * oc), dx.add(inp * c), filter.add(tap * oc));
-        if mult == 1 {
-            mul_acc(xp, gp, fp, c);
-        } else {
-            for ci in 0..c {
-                let mut s = 0.0;
-                for m in 0..mult {
-                    s += *gp.add(ci * mult + m) * *fp.add(ci * mult + m);
-                }
-                *xp.add(ci) += s;
+        for ci in 0..c {
+            let mut s = 0.0;
+            for m in 0..mult {
+                s += *gp.add(ci * mult + m) * *fp.add(ci * mult + m);
             }
+            *xp.add(ci) += s;
         }
     });
 }
