@@ -517,6 +517,7 @@ describe('optimizer kernels across builds and arguments', () => {
     expect(() => k.sgd(rt, 4, p, p + 8, 0.1)).toThrow(/buffers param .* and grad .* overlap/);
     expect(() => k.sgdMomentum(rt, 4, p, g, v, 0.1, 1.5)).toThrow(/momentum must be in \[0, 1\]/);
     expect(() => k.adam(rt, 4, p, g, m, v, 0, { ...o, beta1: 1 })).toThrow(/adam: beta1 must be in \[0, 1\)/);
+    expect(() => k.adam(rt, 4, p, g, m, v, 0, { ...o, beta2: 0.99999999 })).toThrow(/beta2 must be in \[0, 1\)/);
     expect(() => k.adam(rt, 4, p, g, m, v, 0, { ...o, step: 0 })).toThrow(/step must be an integer ≥ 1, got 0/);
     expect(() => k.adam(rt, 4, p, g, m, m, 0, o)).toThrow(/overlap/);
     expect(() => k.nadam(rt, 4, p, g, m, v, { ...o, muProduct: 2 })).toThrow(/muProduct must be in \[0, 1\]/);

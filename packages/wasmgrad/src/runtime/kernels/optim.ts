@@ -41,7 +41,8 @@ function checkCount(op: string, name: string, v: number): void {
 }
 
 function checkNumber(op: string, name: string, v: number, lo = -Infinity, hi = Infinity, hiOpen = false): number {
-  const ok = typeof v === 'number' && Number.isFinite(v) && v >= lo && (hiOpen ? v < hi : v <= hi);
+  // An open bound is checked on the f32 the kernel sees (β = 0.99999999 rounds to 1).
+  const ok = typeof v === 'number' && Number.isFinite(v) && v >= lo && (hiOpen ? Math.fround(v) < hi : v <= hi);
   if (!ok) {
     const range = lo === -Infinity && hi === Infinity ? 'a finite number' : `in [${lo}, ${hi}${hiOpen ? ')' : ']'}`;
     throw new ValueError(op, `${name} must be ${range}, got ${v}`);

@@ -123,8 +123,10 @@ export function truncatedNormal(
 }
 
 function checkRate(op: string, rate: number): void {
-  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1))
-    throw new ValueError(op, `rate must be in [0, 1), got ${rate}`);
+  // The kernel sees rate as f32: 0.99999999 would round to 1 and divide by zero.
+  if (typeof rate !== 'number' || !(rate >= 0 && Math.fround(rate) < 1)) {
+    throw new ValueError(op, `rate must be in [0, 1) as an f32, got ${rate}`);
+  }
 }
 
 /** `x` and `y` must be the same buffer (in place) or disjoint. */
