@@ -266,6 +266,31 @@ describe('conv2d kernels across builds and bad input', () => {
     expect([g.outHeight, g.outWidth, g.padTop, g.padBottom, g.padLeft, g.padRight]).toEqual([3, 4, 0, 1, 1, 1]);
     const v = conv2dGeometry([1, 6, 7, 1], [3, 3, 1, 1], { strides: 2, padding: 'valid' });
     expect([v.outHeight, v.outWidth]).toEqual([2, 3]);
+    // Explicit paddings in the three accepted spellings agree.
+    const forms = [
+      2,
+      [
+        [0, 0],
+        [2, 2],
+        [2, 2],
+        [0, 0],
+      ],
+      { top: 2, bottom: 2, left: 2, right: 2 },
+    ] as const;
+    for (const padding of forms) {
+      const e = conv2dGeometry([1, 6, 7, 1], [3, 3, 1, 1], { padding: padding as Conv2dOptions['padding'] });
+      expect([e.outHeight, e.outWidth, e.padTop, e.padRight]).toEqual([8, 9, 2, 2]);
+    }
+    expect(() =>
+      conv2dGeometry([1, 6, 7, 1], [3, 3, 1, 1], {
+        padding: [
+          [1, 0],
+          [2, 2],
+          [2, 2],
+          [0, 0],
+        ],
+      }),
+    ).toThrow(/conv2d: padding must be/);
     const d = conv2dGeometry([1, 10, 10, 1], [3, 3, 1, 1], { dilations: 2, padding: 'same' });
     expect([d.outHeight, d.padTop, d.padBottom]).toEqual([10, 2, 2]);
   });

@@ -21,8 +21,38 @@ const MAX_DIM = 2 ** 31 - 1;
 /** Largest element count of one tensor: 4-byte values in a 4 GiB memory. */
 const MAX_ELEMENTS = 2 ** 30;
 
-/** Padding as in tfjs: 'valid' (none), 'same' (TensorFlow's split, extra cell at the end), or explicit. */
-export type Padding = 'valid' | 'same' | { top: number; bottom: number; left: number; right: number };
+/** Explicit padding in cells on each side. */
+export interface ExplicitPadding {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/**
+ * Padding as in tfjs: 'valid' (none), 'same' (TensorFlow's split, the extra cell at the end), a
+ * number for every side, tfjs's NHWC form `[[0, 0], [top, bottom], [left, right], [0, 0]]`, or
+ * {top, bottom, left, right}.
+ */
+export type Padding = 'valid' | 'same' | number | readonly (readonly [number, number])[] | ExplicitPadding;
+
+/** Explicit paddings of `padding`, or its name; throws ValueError for anything else. */
+function explicitPadding(op: string, padding: Padding): 'valid' | 'same' | ExplicitPadding {
+  if (padding === 'valid' || padding === 'same') return padding;
+  if (typeof padding === 'number') return { top: padding, bottom: padding, left: padding, right: padding };
+  if (Array.isArray(padding)) {
+    const [n, h, w, c] = padding as [number, number][];
+    if (padding.length === 4 && n?.[0] === 0 && n?.[1] === 0 && c?.[0] === 0 && c?.[1] === 0 && h && w) {
+      return { top: h[0], bottom: h[1], left: w[0], right: w[1] };
+    }
+  } else if (typeof padding === 'object' && padding !== null) {
+    return padding as ExplicitPadding;
+  }
+  throw new ValueError(
+    op,
+    `padding must be 'valid', 'same', a number, [[0,0],[top,bottom],[left,right],[0,0]] or {top, bottom, left, right}, got ${JSON.stringify(padding)}`,
+  );
+}
 
 /** Options of a 2-D convolution; numbers apply to both axes. */
 export interface Conv2dOptions {
@@ -88,7 +118,7 @@ export function axisGeometry(
   filter: number,
   stride: number,
   dilation: number,
-  padding: Padding,
+  padding: 'valid' | 'same' | ExplicitPadding,
   before: number,
   after: number,
 ): { out: number; before: number; after: number } {
@@ -133,13 +163,7 @@ export function windowGeometry(
   const [batch, inHeight, inWidth, inChannels] = xShape as [number, number, number, number];
   const [strideHeight, strideWidth] = pair(op, 'strides', options.strides);
   const [dilationHeight, dilationWidth] = pair(op, 'dilations', options.dilations);
-  const padding = options.padding ?? 'valid';
-  if (padding !== 'valid' && padding !== 'same' && (typeof padding !== 'object' || padding === null)) {
-    throw new ValueError(
-      op,
-      `padding must be 'valid', 'same' or {top, bottom, left, right}, got ${JSON.stringify(padding)}`,
-    );
-  }
+  const padding = explicitPadding(op, options.padding ?? 'valid');
   const explicit = typeof padding === 'object' ? padding : { top: 0, bottom: 0, left: 0, right: 0 };
   const hAxis = axisGeometry(
     op,
