@@ -231,6 +231,47 @@ describe.each([
   });
 });
 
+describe.each([
+  ['simd', true],
+  ['scalar', false],
+])('conv2d at sizes that cross column blocks and gemm blocks on the %s build', (_name, simd) => {
+  it('matches the reference and passes random-direction VJP checks', async () => {
+    const rt = await createRuntime({ simd });
+    // patch 3·3·32 = 288 > gemm's k block; 396 output rows > one column block of ⌊65536/288⌋ rows.
+    const g = conv2dGeometry([3, 12, 11, 32], [3, 3, 32, 40], { padding: 'same' });
+    const rand = seededRandom(2024);
+    const [nx, nw, ny] = [3 * 12 * 11 * 32, 3 * 3 * 32 * 40, 3 * 12 * 11 * 40];
+    const [x, w, dy, vx, vw] = [
+      randArray(rand, nx),
+      randArray(rand, nw),
+      randArray(rand, ny),
+      randArray(rand, nx),
+      randArray(rand, nw),
+    ];
+    const work = nanBuf(rt, conv2dWorkspaceLength(rt, g));
+    const [px, pw, pdy, py, pdx, pdw] = [
+      put(rt, x),
+      put(rt, w),
+      put(rt, dy),
+      nanBuf(rt, ny),
+      nanBuf(rt, nx),
+      nanBuf(rt, nw),
+    ];
+    conv2dForward(rt, g, px, pw, 0, py, work);
+    conv2dBackwardInput(rt, g, pdy, pw, pdx, work);
+    conv2dBackwardFilter(rt, g, px, pdy, pdw, work);
+    assertClose(rt.read(py, ny), forwardRef(g, false, x, w), { atol: 1e-4, rtol: 1e-4 }, 'forward');
+    // d/dε ⟨conv(x + ε·vx, w + ε·vw), dy⟩ at 0 equals ⟨vx, dx⟩ + ⟨vw, dw⟩ (central difference of
+    // the f64 reference; exact up to rounding because the loss is bilinear).
+    const eps = 1e-3;
+    const shift = (a: number[], v: number[], t: number) => a.map((ai, i) => ai + t * (v[i] as number));
+    const loss = (t: number) => dot(forwardRef(g, false, shift(x, vx, t), shift(w, vw, t)), dy);
+    const fd = (loss(eps) - loss(-eps)) / (2 * eps);
+    const vjp = dot(vx, rt.read(pdx, nx)) + dot(vw, rt.read(pdw, nw));
+    expect(Math.abs(vjp - fd)).toBeLessThan(1e-3 * Math.max(1, Math.abs(fd)));
+  });
+});
+
 describe('conv2d kernels across builds and bad input', () => {
   it('SIMD and scalar builds agree bit for bit', async () => {
     const runtimes = [await createRuntime({ simd: true }), await createRuntime({ simd: false })];
