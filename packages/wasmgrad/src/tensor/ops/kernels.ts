@@ -5,6 +5,7 @@
  * depends on a wrapper's parameter order.
  */
 import { RuntimeStateError } from '../../errors.js';
+import { gemm, type MatrixRef } from '../../runtime/kernels/gemm.js';
 import * as optimK from '../../runtime/kernels/optim.js';
 import * as randomK from '../../runtime/kernels/random.js';
 import * as reduceK from '../../runtime/kernels/reduce.js';
@@ -17,6 +18,28 @@ export type BinaryKind = 'add' | 'sub' | 'mul' | 'div';
 const missing = (op: string, kernel: string): never => {
   throw new RuntimeStateError(op, `the ${kernel} kernel is not available in this build yet`);
 };
+
+// ---- interim arithmetic on gemm and the SGD update, until the elementwise wrappers land ----
+// add/sub with row broadcasting and α·x + β are rank-1 gemm updates against a constant 1.0
+// (C ← α·1·b + β·C with k = 1, the classic BLAS bias-add idiom): exact, one kernel call each.
+
+const ONES = new WeakMap<Runtime, number>();
+
+/** A 16-byte block holding 1.0, allocated once per runtime (the `1` of rank-1 updates). */
+function one(rt: Runtime): MatrixRef {
+  let ptr = ONES.get(rt);
+  if (ptr === undefined) {
+    ptr = rt.allocator.alloc(16, 'ones');
+    rt.write(ptr, [1, 1, 1, 1]);
+    ONES.set(rt, ptr);
+  }
+  return { ptr, rowStride: 0, colStride: 0 };
+}
+
+/** C (rows×cols, contiguous at `out`) += α·b broadcast: b a row of `cols` values (or one value when cols is 1 and bScalar). */
+function addRows(rt: Runtime, op: string, rows: number, cols: number, alpha: number, b: MatrixRef, out: number): void {
+  gemm(rt, rows, cols, 1, alpha, one(rt), b, 1, { ptr: out, rowStride: cols, colStride: 1 }, op);
+}
 
 /**
  * out[i, j] = a[i, j] ⊕ b[i, j] (`bRow` false) or a[i, j] ⊕ b[j] (`bRow` true) for a rows×cols
@@ -33,15 +56,13 @@ export function binary(
   bRow: boolean,
   out: number,
 ): void {
-  void rt;
-  void kind;
-  void rows;
-  void cols;
-  void a;
-  void b;
-  void bRow;
-  void out;
-  missing(op, 'binary');
+  if (kind !== 'add' && kind !== 'sub') missing(op, `elementwise ${kind}`);
+  const n = rows * cols;
+  if (n === 0) return;
+  const sign = kind === 'add' ? 1 : -1;
+  rt.f32.copyWithin(out >>> 2, a >>> 2, (a >>> 2) + n);
+  if (!bRow) axpy(rt, op, n, sign, b, out);
+  else addRows(rt, op, rows, cols, sign, { ptr: b, rowStride: cols, colStride: 1 }, out);
 }
 
 /** out = α·x + β over n values. */
@@ -54,8 +75,21 @@ export function scaleShift(
   x: number,
   out: number,
 ): void {
-  void [rt, n, alpha, beta, x, out];
-  missing(op, 'scale');
+  if (n === 0) return;
+  // out (as a 1×n row) ← α·1·x, then += β·1·1.
+  gemm(
+    rt,
+    1,
+    n,
+    1,
+    alpha,
+    one(rt),
+    { ptr: x, rowStride: n, colStride: 1 },
+    0,
+    { ptr: out, rowStride: n, colStride: 1 },
+    op,
+  );
+  if (beta !== 0) addRows(rt, op, 1, n, beta, one(rt), out);
 }
 
 /**
