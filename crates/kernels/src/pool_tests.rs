@@ -64,7 +64,7 @@ fn sweep() -> Vec<Conv2dGeometry> {
             }
         }
     }
-    assert!(out.len() > 300, "only {} geometries", out.len());
+    assert!(out.len() > 250, "only {} geometries", out.len());
     out
 }
 
