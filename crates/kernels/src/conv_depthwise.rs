@@ -3,9 +3,10 @@
 //! convolved with filter slice (c, m) — TensorFlow's `depthwise_conv2d`.
 //!
 //! Geometry as in [`crate::conv`], with `g.out_c = C · mult`. There is no reduction over
-//! channels, so no gemm: each kernel walks the output pixels once and, for each filter tap inside
-//! the image, does one vector multiply-add along the channels (mult = 1, the common case; other
-//! multipliers take a scalar loop).
+//! channels, so no gemm. With mult = 1 (the common case) the forward pass and the input gradient
+//! gather, per pixel, all taps into sixteen channels held in registers (each output written
+//! once); the filter gradient walks the output pixels once, one vector multiply-add along the
+//! channels per tap. Other multipliers take scalar loops.
 
 use crate::conv::{fill, Conv2dGeometry};
 use crate::simd::F32x4;
