@@ -15,13 +15,15 @@ use crate::simd::F32x4;
 use crate::softmax::{exp_ftz, exp_shifted, log1, map_in_place, sum_exp_shifted};
 
 /// Fused softmax + categorical cross-entropy from logits `x` and targets `t` (one-hot or
-/// probabilities), per row with `lse = log Σ_k exp(x_k)`:
-/// loss = Σ_j t_j·(lse − x_j) (terms with t_j = 0 count 0, so −Inf logits of other classes
-/// stay finite), gradient `scale·(softmax(x)·Σ_j t_j − t)` (= softmax − t for normalized
-/// targets), computed in one pass per row: the exponentials are stored in `dx` and rescaled.
+/// probabilities). Per row, with m the row maximum and s = Σ_k exp(x_k − m):
+/// loss = Σ_j t_j·(log s + (m − x_j)) (= Σ_j t_j·(logsumexp − x_j), written so that a confident
+/// row's small loss does not cancel against a large logsumexp; terms with t_j = 0 count 0, so −Inf
+/// logits of other classes stay finite), gradient `scale·(softmax(x)·Σ_j t_j − t)` (= softmax − t
+/// for normalized targets). One exponential pass per row: the exponentials land in `dx` and are
+/// rescaled there.
 ///
 /// # Safety
-/// `x`, `t` and `dx` (unless null) span `rows·cols` values; `dx` may equal `x`.
+/// `x`, `t` and `dx` (unless null) span `rows·cols` values; `dx` may equal `x` (t may not).
 pub unsafe fn softmax_cross_entropy(
     rows: usize,
     cols: usize,
@@ -35,37 +37,40 @@ pub unsafe fn softmax_cross_entropy(
     for i in 0..rows {
         let (px, pt) = (x.add(i * cols), t.add(i * cols));
         let m = row_max(px, cols);
-        // Loss terms first: dx may alias x, and exp_shifted overwrites it.
-        let s = sum_exp_shifted(px, cols, m);
-        let lse = F32x4::splat(m + log1(s));
+        let vm = F32x4::splat(m);
+        // Σ t and Σ t·(m − x) need only m: they are taken before dx (which may be x) is written.
         let (mut acc, mut tsum) = (zero, zero);
         let mut j = 0;
         while j < cols {
             let w = if cols - j >= 4 { 4 } else { cols - j };
             let tv = load_n(pt.add(j), w);
-            let term = tv.mul(lse.sub(load_n(px.add(j), w)));
+            let term = tv.mul(vm.sub(load_n(px.add(j), w)));
             acc = acc.add(F32x4::select(tv.eq(zero), zero, term));
             tsum = tsum.add(tv);
             j += w;
         }
-        total += acc.sum() as f64;
-        if !dx.is_null() {
+        let tsum = tsum.sum();
+        let s = if dx.is_null() {
+            sum_exp_shifted(px, cols, m)
+        } else {
             let pd = dx.add(i * cols);
-            exp_shifted(px, cols, m, pd);
-            let a = F32x4::splat(tsum.sum() / s * scale);
+            let s = exp_shifted(px, cols, m, pd);
+            let a = F32x4::splat(tsum / s * scale);
             let vs = F32x4::splat(scale);
             map_in_place(pd, cols, |j, e| {
                 e.mul(a).sub(load_n(pt.add(j), (cols - j).min(4)).mul(vs))
             });
-        }
+            s
+        };
+        total += (log1(s) * tsum + acc.sum()) as f64;
     }
     (total / rows as f64) as f32
 }
 
 /// Fused softmax + cross-entropy from logits `x` and integer class labels (sparse categorical
-/// cross-entropy): loss = lse − x_label per row, gradient `scale·(softmax(x) − onehot(label))`.
-/// A label outside `[0, cols)` (the caller validates, this keeps memory safe) makes that row's
-/// loss and gradient NaN.
+/// cross-entropy): loss = log s + (m − x_label) per row (see [`softmax_cross_entropy`]),
+/// gradient `scale·(softmax(x) − onehot(label))`. A label outside `[0, cols)` (the caller
+/// validates; this keeps memory safe) makes that row's loss and gradient NaN.
 ///
 /// # Safety
 /// `x` and `dx` (unless null) span `rows·cols` values (`dx` may equal `x`); `labels` spans
@@ -84,23 +89,21 @@ pub unsafe fn sparse_softmax_cross_entropy(
         let label = *labels.add(i);
         let valid = label >= 0 && (label as usize) < cols;
         let m = row_max(px, cols);
+        // Read before dx (which may be x) is written.
+        let xl = if valid { *px.add(label as usize) } else { f32::NAN };
         let s = if dx.is_null() {
             sum_exp_shifted(px, cols, m)
         } else {
-            // The label's logit is read before exp_shifted may overwrite it (dx = x).
-            let xl = if valid { *px.add(label as usize) } else { f32::NAN };
-            let s = exp_shifted(px, cols, m, dx.add(i * cols));
-            total += (m + log1(s) - xl) as f64;
             let pd = dx.add(i * cols);
+            let s = exp_shifted(px, cols, m, pd);
             let a = F32x4::splat(if valid { scale / s } else { f32::NAN });
             map_in_place(pd, cols, |_, e| e.mul(a));
             if valid {
                 *pd.add(label as usize) -= scale;
             }
-            continue;
+            s
         };
-        let xl = if valid { *px.add(label as usize) } else { f32::NAN };
-        total += (m + log1(s) - xl) as f64;
+        total += (log1(s) + (m - xl)) as f64;
     }
     (total / rows as f64) as f32
 }
@@ -249,12 +252,15 @@ pub unsafe fn huber(
     scale: f32,
     delta: f32,
 ) -> f32 {
-    let (d, half) = (F32x4::splat(delta), F32x4::splat(0.5));
+    let (d, nd, half) = (F32x4::splat(delta), F32x4::splat(-delta), F32x4::splat(0.5));
+    // Compare + select rather than min/max: f32x4.min/max are long instruction sequences in V8.
+    // NaN compares false everywhere, so e = NaN gives c = NaN and gradient NaN.
     elementwise_loss(rows, cols, a, b, da, scale, |a, b| {
         let e = a.sub(b);
         let ae = e.abs();
-        let c = ae.min(d);
-        (half.mul(c).mul(c).add(d.mul(ae.sub(c))), e.max(d.neg()).min(d))
+        let c = F32x4::select(ae.gt(d), d, ae);
+        let grad = F32x4::select(e.gt(d), d, F32x4::select(e.lt(nd), nd, e));
+        (half.mul(c).mul(c).add(d.mul(ae.sub(c))), grad)
     })
 }
 

@@ -8,8 +8,8 @@
 //! Batch-norm work runs on blocks of 16 channels (four vectors), then blocks of at most 4.
 
 use crate::reduce::{
-    for_column_blocks, load_block, load_block_or, pairwise_map, pairwise_rows, store_block,
-    store_block_opt,
+    add_block, for_column_blocks, load_block, load_block_or, pairwise_map, pairwise_rows,
+    pairwise_rows_by, store_block, store_block_opt,
 };
 use crate::simd::F32x4;
 
@@ -209,12 +209,20 @@ unsafe fn bn_backward_block<const W: usize>(
     let (n, c, x) = (a.n, a.c, a.x);
     let mean = load_block::<W>(mean.add(j), lanes);
     let invstd = load_block::<W>(invstd.add(j), lanes);
-    let dbeta = pairwise_rows::<W, _>(0, n, &|r| load_block::<W>(dy.add(r * c + j), lanes));
-    let dgamma = pairwise_rows::<W, _>(0, n, &|r| {
-        let g = load_block::<W>(dy.add(r * c + j), lanes);
-        let v = load_block::<W>(x.add(r * c + j), lanes);
-        map(v, |k, v| v.sub(mean[k]).mul(invstd[k]).mul(g[k]))
-    });
+    // dbeta and dgamma in one pairwise sweep over the rows.
+    let (dbeta, dgamma) = pairwise_rows_by(
+        0,
+        n,
+        &|r| {
+            let g = load_block::<W>(dy.add(r * c + j), lanes);
+            let v = load_block::<W>(x.add(r * c + j), lanes);
+            (g, map(v, |k, v| v.sub(mean[k]).mul(invstd[k]).mul(g[k])))
+        },
+        &|a: ([F32x4; W], [F32x4; W]), b: ([F32x4; W], [F32x4; W])| {
+            (add_block(a.0, b.0), add_block(a.1, b.1))
+        },
+        ([F32x4::zero(); W], [F32x4::zero(); W]),
+    );
     store_block_opt(dgamma, dgamma_out, j, lanes);
     store_block_opt(dbeta, dbeta_out, j, lanes);
     let inv_n = F32x4::splat(1.0 / n as f32);
@@ -310,32 +318,12 @@ pub unsafe fn layer_norm_backward(
     dbeta: *mut f32,
 ) {
     // Parameter gradients first (pairwise over rows), so that dx may overwrite dy afterwards.
-    let xhat = |r: usize, v: F32x4| -> F32x4 {
-        v.sub(F32x4::splat(*mean.add(r))).mul(F32x4::splat(*rstd.add(r)))
-    };
     if !dgamma.is_null() || !dbeta.is_null() {
+        let a = LnGrads { rows, cols, x, dy, mean, rstd, dgamma, dbeta };
         for_column_blocks(
             cols,
-            |j| {
-                let sb =
-                    pairwise_rows::<4, _>(0, rows, &|r| load_block::<4>(dy.add(r * cols + j), 4));
-                let sg = pairwise_rows::<4, _>(0, rows, &|r| {
-                    let d = load_block::<4>(dy.add(r * cols + j), 4);
-                    map(load_block::<4>(x.add(r * cols + j), 4), |k, v| xhat(r, v).mul(d[k]))
-                });
-                store_block_opt(sg, dgamma, j, 4);
-                store_block_opt(sb, dbeta, j, 4);
-            },
-            |j, w| {
-                let sb =
-                    pairwise_rows::<1, _>(0, rows, &|r| load_block::<1>(dy.add(r * cols + j), w));
-                let sg = pairwise_rows::<1, _>(0, rows, &|r| {
-                    let d = load_block::<1>(dy.add(r * cols + j), w);
-                    map(load_block::<1>(x.add(r * cols + j), w), |k, v| xhat(r, v).mul(d[k]))
-                });
-                store_block_opt(sg, dgamma, j, w);
-                store_block_opt(sb, dbeta, j, w);
-            },
+            |j| ln_param_block::<4>(a, j, 4),
+            |j, w| ln_param_block::<1>(a, j, w),
         );
     }
     let inv = F32x4::splat(1.0 / cols as f32);
@@ -381,6 +369,41 @@ pub unsafe fn layer_norm_backward(
             },
         );
     }
+}
+
+/// Arguments of [`ln_param_block`].
+#[derive(Clone, Copy)]
+struct LnGrads {
+    rows: usize,
+    cols: usize,
+    x: *const f32,
+    dy: *const f32,
+    mean: *const f32,
+    rstd: *const f32,
+    dgamma: *mut f32,
+    dbeta: *mut f32,
+}
+
+/// Layer-norm parameter gradients of columns `j..` (`W` vectors of `lanes` values): dbeta = Σ dy
+/// and dgamma = Σ dy·x̂ over the rows, in one pairwise sweep.
+#[inline(always)]
+unsafe fn ln_param_block<const W: usize>(a: LnGrads, j: usize, lanes: usize) {
+    let (sb, sg) = pairwise_rows_by(
+        0,
+        a.rows,
+        &|r| {
+            let d = load_block::<W>(a.dy.add(r * a.cols + j), lanes);
+            let (vm, rs) = (F32x4::splat(*a.mean.add(r)), F32x4::splat(*a.rstd.add(r)));
+            let v = load_block::<W>(a.x.add(r * a.cols + j), lanes);
+            (d, map(v, |k, v| v.sub(vm).mul(rs).mul(d[k])))
+        },
+        &|p: ([F32x4; W], [F32x4; W]), q: ([F32x4; W], [F32x4; W])| {
+            (add_block(p.0, q.0), add_block(p.1, q.1))
+        },
+        ([F32x4::zero(); W], [F32x4::zero(); W]),
+    );
+    store_block_opt(sg, a.dgamma, j, lanes);
+    store_block_opt(sb, a.dbeta, j, lanes);
 }
 
 #[cfg(test)]

@@ -108,24 +108,38 @@ pub(crate) fn pairwise_rows<const W: usize, F: Fn(usize) -> [F32x4; W]>(
     hi: usize,
     f: &F,
 ) -> [F32x4; W] {
+    pairwise_rows_by(lo, hi, f, &add_block::<W>, [F32x4::zero(); W])
+}
+
+/// Lane-wise sum of two blocks of vectors.
+#[inline(always)]
+pub(crate) fn add_block<const W: usize>(a: [F32x4; W], b: [F32x4; W]) -> [F32x4; W] {
+    let mut out = a;
+    for (o, v) in out.iter_mut().zip(b.iter()) {
+        *o = o.add(*v);
+    }
+    out
+}
+
+/// [`pairwise_rows`] for any accumulator type `T` (e.g. two blocks summed in the same sweep):
+/// at most [`ROW_LEAF`] rows are added in sequence, partial sums combine as a binary tree.
+#[inline(always)]
+pub(crate) fn pairwise_rows_by<T: Copy, F: Fn(usize) -> T, A: Fn(T, T) -> T>(
+    lo: usize,
+    hi: usize,
+    f: &F,
+    add: &A,
+    zero: T,
+) -> T {
     if hi - lo <= ROW_LEAF {
-        let mut acc = [F32x4::zero(); W];
+        let mut acc = zero;
         for r in lo..hi {
-            let v = f(r);
-            for w in 0..W {
-                acc[w] = acc[w].add(v[w]);
-            }
+            acc = add(acc, f(r));
         }
         return acc;
     }
     let mid = lo + (hi - lo) / 2;
-    let a = pairwise_rows(lo, mid, f);
-    let b = pairwise_rows(mid, hi, f);
-    let mut out = a;
-    for w in 0..W {
-        out[w] = a[w].add(b[w]);
-    }
-    out
+    add(pairwise_rows_by(lo, mid, f, add, zero), pairwise_rows_by(mid, hi, f, add, zero))
 }
 
 /// Column-blocked driver: calls `block(j, width)` for `j` stepping over `0..cols` in blocks of 16
@@ -329,16 +343,23 @@ pub unsafe fn sum_squares(n: usize, x: *const f32) -> f32 {
 /// # Safety
 /// `x .. x + n` readable.
 pub unsafe fn max_abs(n: usize, x: *const f32) -> f32 {
-    let mut m = F32x4::zero();
+    // Four accumulators: f32x4.max is a multi-instruction sequence in V8 with a long latency.
+    let mut m = [F32x4::zero(); 4];
     let mut i = 0;
+    while i + 16 <= n {
+        for (k, a) in m.iter_mut().enumerate() {
+            *a = a.max(F32x4::load(x.add(i + 4 * k)).abs());
+        }
+        i += 16;
+    }
     while i + 4 <= n {
-        m = m.max(F32x4::load(x.add(i)).abs());
+        m[0] = m[0].max(F32x4::load(x.add(i)).abs());
         i += 4;
     }
     if i < n {
-        m = m.max(load_partial(x.add(i), n - i).abs());
+        m[1] = m[1].max(load_partial(x.add(i), n - i).abs());
     }
-    hmax(m)
+    hmax(m[0].max(m[1]).max(m[2].max(m[3])))
 }
 
 /// Largest lane of `v`, NaN when any lane is NaN (f32::max would drop it).
@@ -351,13 +372,20 @@ pub(crate) fn hmax(v: F32x4) -> f32 {
         .lanes()[0]
 }
 
-/// Euclidean norm `sqrt(Σ x²)` of `n` contiguous values, scaled by the largest |x| first so that
-/// neither overflow (values near f32::MAX) nor underflow (values near 1e-30) spoils it. NaN in
-/// gives NaN; an Inf value gives Inf. Two passes over the data.
+/// Euclidean norm `sqrt(Σ x²)` of `n` contiguous values that neither overflows (values near
+/// f32::MAX) nor loses tiny values (near 1e-30) to underflow. NaN in gives NaN; Inf gives Inf.
+///
+/// One pass when Σx² is finite and at least [`L2_FAST_MIN`]: squares that underflowed then add
+/// at most n·1.2e-38, a relative error below n·1.4e-20. Otherwise a second, scaled pass:
+/// m·sqrt(Σ (x/m)²) with m = max |x|.
 ///
 /// # Safety
 /// `x .. x + n` readable.
 pub unsafe fn l2_norm(n: usize, x: *const f32) -> f32 {
+    let s = sum_squares(n, x);
+    if s.is_nan() || (L2_FAST_MIN..f32::INFINITY).contains(&s) {
+        return F32x4::splat(s).sqrt().lanes()[0];
+    }
     let m = max_abs(n, x);
     if m.is_nan() || m == f32::INFINITY || m == 0.0 {
         return m;
@@ -369,6 +397,9 @@ pub unsafe fn l2_norm(n: usize, x: *const f32) -> f32 {
     });
     m * F32x4::splat(s).sqrt().lanes()[0]
 }
+
+/// Smallest Σx² that [`l2_norm`] accepts from its one-pass path (2⁻⁶⁰).
+pub const L2_FAST_MIN: f32 = 8.673_617e-19;
 
 /// Per-row maximum: `out[i] = max_j x[i, j]`; NaN anywhere in a row gives NaN; `cols = 0` gives
 /// −Inf.
@@ -568,6 +599,14 @@ pub(crate) mod tests {
             assert!(mean(0, [].as_ptr()).is_nan());
             let big = [3e30f32, -4e30, 0.0, 1.0, 2.0];
             close(l2_norm(5, big.as_ptr()), 5e30, 1e-6, "l2_norm without overflow");
+            // Squares in the subnormal range: the scaled second pass keeps them.
+            let sub = vec![1e-20f32; 1000];
+            close(
+                l2_norm(1000, sub.as_ptr()),
+                1e-20f32 as f64 * 1000f64.sqrt(),
+                1e-6,
+                "l2_norm of subnormal squares",
+            );
             let tiny = [3e-30f32, 4e-30];
             close(l2_norm(2, tiny.as_ptr()), 5e-30, 1e-6, "l2_norm without underflow");
             let bad = [1.0f32, f32::NAN, 2.0, 3.0, 4.0];

@@ -320,6 +320,16 @@ mod tests {
         assert_eq!(&y[..5], &[1.0, 0.0, 0.0, 0.0, 0.0]);
         assert_eq!(&ly[..5], &[0.0, -2e4, -1e4, -inf, -9995.0]);
         assert!(y[5..].iter().all(|v| v.is_nan()) && ly[5..].iter().all(|v| v.is_nan()));
+        // Probabilities below the normal range are flushed to 0; log-probabilities stay exact.
+        let far = [0.0f32, -95.0, -87.5, -86.0];
+        let (mut p, mut lp) = ([f32::NAN; 4], [f32::NAN; 4]);
+        unsafe {
+            softmax(1, 4, far.as_ptr(), p.as_mut_ptr());
+            log_softmax(1, 4, far.as_ptr(), lp.as_mut_ptr());
+        }
+        assert_eq!(&p[..3], &[1.0, 0.0, 0.0]);
+        assert!(close(p[3], (-86.0f64).exp(), 0.0, 1e-5), "{}", p[3]);
+        assert_eq!(lp, far);
         // In place.
         let mut z = [0.5f32, 1.5, -2.0];
         let p = z.as_mut_ptr();
