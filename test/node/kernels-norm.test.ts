@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ShapeError, ValueError } from '../../packages/wasmgrad/src/errors.js';
+import * as wg from '../../packages/wasmgrad/src/index.js';
 import {
   batchNormBackward,
   batchNormInference,
@@ -7,10 +7,9 @@ import {
   layerNorm,
   layerNormBackward,
 } from '../../packages/wasmgrad/src/runtime/kernels/norm.js';
-import { createRuntime, type Runtime } from '../../packages/wasmgrad/src/runtime/runtime.js';
+import type { Runtime } from '../../packages/wasmgrad/src/runtime/runtime.js';
 import { assertClose, seededRandom } from '../shared/tolerance.js';
 
-// The package index is imported piecewise so that these kernel tests do not depend on the layers above.
 type Rt = Runtime;
 const put = (rt: Rt, values: ArrayLike<number>) => {
   const p = rt.allocF32(Math.max(1, values.length), 'test');
@@ -79,7 +78,7 @@ function normalizeRef(
   return { y, mean, variance };
 }
 
-const runtimes = { simd: createRuntime({ simd: true }), scalar: createRuntime({ simd: false }) };
+const runtimes = { simd: wg.createRuntime({ simd: true }), scalar: wg.createRuntime({ simd: false }) };
 const VALUE = { atol: 2e-5, rtol: 1e-4 };
 const GRAD = { atol: 5e-5, rtol: 2e-3 };
 
@@ -273,15 +272,15 @@ describe.each([
   it('rejects bad shapes and parameters with typed errors', async () => {
     const rt = await get();
     const p = put(rt, [1, 2, 3, 4]);
-    expect(() => batchNormTrain(rt, 0, 4, p, p, {})).toThrow(ShapeError);
+    expect(() => batchNormTrain(rt, 0, 4, p, p, {})).toThrow(wg.ShapeError);
     expect(() => batchNormTrain(rt, 0, 4, p, p, {})).toThrow(
       /batchNormalization: statistics over 0 rows are undefined: shape \[0,4\]/,
     );
     expect(() => batchNormTrain(rt, 1, 4, p, p, {}, 0)).toThrow(/epsilon must be a positive finite number, got 0/);
     expect(() => batchNormTrain(rt, 1, 4, p, p, {}, 1e-3, 1.5)).toThrow(/momentum must lie in \[0, 1\], got 1.5/);
     expect(() => batchNormTrain(rt, 2, 4, rt.memory.buffer.byteLength - 16, p, {})).toThrow(/x spans bytes/);
-    expect(() => layerNorm(rt, 2, 0, p, p, {})).toThrow(ShapeError);
-    expect(() => layerNorm(rt, 1, 4, p, p, {}, Number.NaN)).toThrow(ValueError);
+    expect(() => layerNorm(rt, 2, 0, p, p, {})).toThrow(wg.ShapeError);
+    expect(() => layerNorm(rt, 1, 4, p, p, {}, Number.NaN)).toThrow(wg.ValueError);
     expect(() => layerNorm(rt, 1, 4, p, p, { gamma: rt.memory.buffer.byteLength - 4 })).toThrow(/gamma spans bytes/);
     expect(() => batchNormInference(rt, 1, 4, p, p, { movingMean: 2, movingVar: p })).toThrow(/movingMean spans bytes/);
     expect(() => layerNormBackward(rt, -1, 4, p, p, p, { mean: p, rstd: p })).toThrow(
