@@ -226,6 +226,35 @@ describe.each([
     }
   });
 
+  it('large shapes: random-direction VJP checks of the fused cross-entropies and BCE', async () => {
+    const rt = await get();
+    const rand = seededRandom(15);
+    const [rows, cols] = [256, 100];
+    const n = rows * cols;
+    const x = randArray(rand, n, -6, 6);
+    const v = randArray(rand, n);
+    const labels = Array.from({ length: rows }, () => Math.floor(rand(0, cols)));
+    const onehot = new Array(n).fill(0);
+    labels.forEach((l, i) => {
+      onehot[i * cols + l] = 1;
+    });
+    const y = randArray(rand, n, 0, 1);
+    const h = 1e-4;
+    const along = (f: (x: ArrayLike<number>) => number) =>
+      (f(x.map((xi, k) => xi + h * (v[k] as number))) - f(x.map((xi, k) => xi - h * (v[k] as number)))) / (2 * h);
+    const pg = nanBuf(rt, n);
+    sparseSoftmaxCrossEntropy(rt, rows, cols, put(rt, x), putI32(rt, labels), pg);
+    const vjp = (p: number) => rt.read(p, n).reduce((a, g, k) => a + g * (v[k] as number), 0);
+    assertClose(
+      [vjp(pg)],
+      [along((z) => softmaxXentRef(z, onehot, rows, cols))],
+      { atol: 1e-5, rtol: 1e-3 },
+      'sparse xent VJP',
+    );
+    sigmoidCrossEntropy(rt, rows, cols, put(rt, x), put(rt, y), pg);
+    assertClose([vjp(pg)], [along((z) => elementwiseRef(bce)(z, y))], { atol: 1e-6, rtol: 1e-3 }, 'BCE VJP');
+  });
+
   it('rejects bad labels and shapes with typed errors naming the value, and writes nothing', async () => {
     const rt = await get();
     const px = put(rt, [1, 2, 3, 4, 5, 6]);

@@ -269,6 +269,56 @@ describe.each([
     }
   });
 
+  it('large shapes: random-direction VJP checks of batch-norm and layer-norm backward', async () => {
+    const rt = await get();
+    const rand = seededRandom(25);
+    const eps = 1e-3;
+    for (const [byRow, rows, cols] of [
+      [false, 512, 24],
+      [true, 64, 300],
+    ] as const) {
+      const n = rows * cols;
+      const groups = cols; // gamma/beta: one per channel (batch norm) or per feature (layer norm)
+      const x = randArray(rand, n, -2, 3);
+      const gamma = randArray(rand, groups, 0.5, 1.5);
+      const beta = randArray(rand, groups);
+      const dy = randArray(rand, n);
+      const v = randArray(rand, n);
+      const [px, py, pg, pb, pdx] = [put(rt, x), nanBuf(rt, n), put(rt, gamma), put(rt, beta), nanBuf(rt, n)];
+      const stats = byRow ? rows : cols;
+      const [pm, ps] = [nanBuf(rt, stats), nanBuf(rt, stats)];
+      if (byRow) {
+        layerNorm(rt, rows, cols, px, py, { gamma: pg, beta: pb, mean: pm, rstd: ps }, eps);
+        layerNormBackward(rt, rows, cols, px, put(rt, dy), pdx, { gamma: pg, mean: pm, rstd: ps });
+      } else {
+        batchNormTrain(rt, rows, cols, px, py, { gamma: pg, beta: pb, mean: pm, invstd: ps }, eps);
+        batchNormBackward(rt, rows, cols, px, put(rt, dy), pdx, { gamma: pg, mean: pm, invstd: ps });
+      }
+      // d/dh Σ dy·y(x + h·v) at h = 0 equals ⟨dx, v⟩.
+      const L = (h: number) =>
+        dot(
+          dy,
+          normalizeRef(
+            x.map((xi, k) => xi + h * (v[k] as number)),
+            rows,
+            cols,
+            gamma,
+            beta,
+            eps,
+            byRow,
+          ).y,
+        );
+      const h = 1e-4;
+      const fd = (L(h) - L(-h)) / (2 * h);
+      assertClose(
+        [dot(rt.read(pdx, n), v)],
+        [fd],
+        { atol: 1e-3, rtol: 1e-3 },
+        `${byRow ? 'layer' : 'batch'} norm VJP [${rows},${cols}]`,
+      );
+    }
+  });
+
   it('rejects bad shapes and parameters with typed errors', async () => {
     const rt = await get();
     const p = put(rt, [1, 2, 3, 4]);
