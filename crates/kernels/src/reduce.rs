@@ -270,25 +270,29 @@ pub unsafe fn sum_rows(
         let v = if accumulate { v.add(load_n(p, width)) } else { v };
         store_n(v, p, width);
     };
+    // Panels of 32 columns (two cache lines per row) first. With 16-column panels a row stride of
+    // 1024 floats (every row of a panel in the same L1 set) ran 2.7× slower than a stride of
+    // 1000; 32-column panels cut that to 2× and sped up other shapes by 15–25% (measured here).
+    let mut j0 = 0;
+    while j0 + 32 <= cols {
+        let s = pairwise_rows::<8, _>(0, rows, &|r| load_block::<8>(x.add(r * ldx + j0), 4));
+        for (k, v) in s.iter().enumerate() {
+            finish(*v, out.add(j0 + 4 * k), 4);
+        }
+        j0 += 32;
+    }
     for_column_blocks(
-        cols,
+        cols - j0,
         |j| {
-            let s = pairwise_rows::<4, _>(0, rows, &|r| {
-                let p = x.add(r * ldx + j);
-                [
-                    F32x4::load(p),
-                    F32x4::load(p.add(4)),
-                    F32x4::load(p.add(8)),
-                    F32x4::load(p.add(12)),
-                ]
-            });
+            let s =
+                pairwise_rows::<4, _>(0, rows, &|r| load_block::<4>(x.add(r * ldx + j0 + j), 4));
             for (k, v) in s.iter().enumerate() {
-                finish(*v, out.add(j + 4 * k), 4);
+                finish(*v, out.add(j0 + j + 4 * k), 4);
             }
         },
         |j, width| {
-            let s = pairwise_rows::<1, _>(0, rows, &|r| [load_n(x.add(r * ldx + j), width)]);
-            finish(s[0], out.add(j), width);
+            let s = pairwise_rows::<1, _>(0, rows, &|r| [load_n(x.add(r * ldx + j0 + j), width)]);
+            finish(s[0], out.add(j0 + j), width);
         },
     );
 }
@@ -557,7 +561,7 @@ pub(crate) mod tests {
     #[test]
     fn sums_over_rows_and_columns_match_f64() {
         for &rows in &[0usize, 1, 2, 31, 32, 33, 70] {
-            for &cols in &[0usize, 1, 3, 4, 5, 15, 16, 17, 21, 37] {
+            for &cols in &[0usize, 1, 3, 4, 5, 15, 16, 17, 21, 32, 37, 52, 70] {
                 let ldx = cols + 3;
                 let x = data(rows * ldx + 1, (rows * 100 + cols) as u64);
                 for &acc in &[false, true] {
