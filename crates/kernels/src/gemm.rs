@@ -13,6 +13,14 @@
 //! slivers, A in MC×KC blocks of MR-high row slivers, both zero-padded to whole slivers so that
 //! the 4×8 micro-kernel never branches; partial tiles are handled only when storing. α, β, the
 //! bias and the activation are applied in the store of each tile.
+//!
+//! What V8 needs (measured with bench/kernels.mjs and `node --print-wasm-code`; see
+//! bench/peak-probe.mjs for the peak): the k loop is NOT unrolled, because LLVM hoists all loads
+//! of an unrolled body to its top and V8's register allocator then spills accumulators (an
+//! unrolled-by-4 kernel ran at half speed); broadcasts come from `v128.load32_splat` (one load µop,
+//! the same speed as pre-broadcast packing); no array initializers near the hot path (they become
+//! `memory.fill`, an out-of-line call in V8 that made the whole tile loop spill). With that the
+//! kernel runs at ~90–95% of the register peak for n ≥ 128 on an idle core.
 
 use crate::simd::F32x4;
 
