@@ -184,7 +184,7 @@ pub fn copysign(m: F32x4, s: F32x4) -> F32x4 {
 
 /// erf(x) ≈ x·P(x²) on |x| < 0.8, P of degree 6.
 const ERF_P: [f32; 7] = [
-    1.128_379_2,
+    core::f32::consts::FRAC_2_SQRT_PI,
     -0.376_126_38,
     0.112_837_68,
     -0.026_863_92,
