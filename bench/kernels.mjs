@@ -8,14 +8,15 @@
 //   node bench/kernels.mjs [--wall] [--runs N] [--sizes 64,128,...]
 //
 // Each figure is the median of N timed runs (default 7); a run repeats the call until it takes
-// ≥ 40 ms. By default the table uses process CPU time (user + system), which leaves out the time
+// ≥ 20 ms, and the runs of all rows (the peak probe included) are interleaved round by round, so
+// a change of machine load affects every row alike. By default the table uses process CPU time (user + system), which leaves out the time
 // other processes hold the core: on a shared machine wall time mostly measures the neighbours.
 // `--wall` switches the table to wall time; the JSON (bench/results/kernels.json) holds both.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measurePeak } from './peak-probe.mjs';
+import { measurePeak, peakModuleBytes } from './peak-probe.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -52,8 +53,12 @@ const cpuMs = () => {
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-/** Median GFLOP/s of `fn` (doing `flops` each call) by wall and CPU time, plus the best run. */
-function measure(fn, flops) {
+/**
+ * A timed workload: `fn` does `flops` per call; a run repeats it `reps` times (≥ MIN_RUN_MS / 2).
+ * Runs of all cases are interleaved round by round (see runRounds), so a change in machine load
+ * falls on every row alike instead of on whichever row happened to be running.
+ */
+function benchCase(fn, flops) {
   fn();
   let reps = 1;
   for (;;) {
@@ -62,24 +67,34 @@ function measure(fn, flops) {
     if (performance.now() - t0 >= MIN_RUN_MS / 2 || reps >= 1 << 20) break;
     reps *= 2;
   }
-  const wall = [];
-  const cpu = [];
-  for (let r = 0; r < RUNS; r++) {
-    const w0 = performance.now();
-    const c0 = cpuMs();
-    for (let i = 0; i < reps; i++) fn();
-    cpu.push((flops * reps) / ((cpuMs() - c0) * 1e6));
-    wall.push((flops * reps) / ((performance.now() - w0) * 1e6));
-  }
-  return { wall: median(wall), cpu: median(cpu), best: Math.max(...wall, ...cpu.filter(Number.isFinite)) };
+  return { fn, flops, reps, wall: [], cpu: [] };
 }
 
-/** The probe, timed like every other row so the percentages compare like with like. */
-async function peakRow() {
+function runRounds(cases) {
+  for (let r = 0; r < RUNS; r++) {
+    for (const c of cases) {
+      const w0 = performance.now();
+      const c0 = cpuMs();
+      for (let i = 0; i < c.reps; i++) c.fn();
+      c.cpu.push((c.flops * c.reps) / ((cpuMs() - c0) * 1e6));
+      c.wall.push((c.flops * c.reps) / ((performance.now() - w0) * 1e6));
+    }
+  }
+}
+
+/** Median GFLOP/s by wall and CPU time, plus the best single run. */
+const summary = (c) => ({
+  wall: median(c.wall),
+  cpu: median(c.cpu),
+  best: Math.max(...c.wall, ...c.cpu.filter(Number.isFinite)),
+});
+
+/** The probe, as a case like every other row so the percentages compare like with like. */
+async function peakCase() {
   const best = await measurePeak({ runs: 3, flopsPerRun: 5e7 });
-  const { instance } = await WebAssembly.instantiate((await import('./peak-probe.mjs')).peakModuleBytes(best.chains));
+  const { instance } = await WebAssembly.instantiate(peakModuleBytes(best.chains));
   const iters = 200_000;
-  return { chains: best.chains, ...measure(() => instance.exports.peak(iters), 8 * best.chains * iters) };
+  return { chains: best.chains, ...benchCase(() => instance.exports.peak(iters), 8 * best.chains * iters) };
 }
 
 function randomFill(rt, ptr, count, seed) {
@@ -99,13 +114,11 @@ function gemmRows(rt) {
     randomFill(rt, a, n * n, 1);
     randomFill(rt, b, n * n, 2);
     const ref = (ptr) => ({ ptr, rowStride: n, colStride: 1 });
-    const ours = measure(() => gemmKernels.gemm(rt, n, n, n, 1, ref(a), ref(b), 0, ref(c)), flops);
-
+    const ours = benchCase(() => gemmKernels.gemm(rt, n, n, n, 1, ref(a), ref(b), 0, ref(c)), flops);
     const ta = tf.randomUniform([n, n], -0.5, 0.5);
     const tb = tf.randomUniform([n, n], -0.5, 0.5);
-    const theirs = measure(() => tf.matMul(ta, tb).dispose(), flops);
-    tf.dispose([ta, tb]);
-    rows.push({ op: 'matMul', shape: `${n}×${n}×${n}`, flops, ours, tfjs: theirs });
+    const theirs = benchCase(() => tf.matMul(ta, tb).dispose(), flops);
+    rows.push({ op: 'matMul', shape: `${n}×${n}×${n}`, flops, ours, tfjs: theirs, tensors: [ta, tb] });
   }
   return rows;
 }
@@ -138,18 +151,17 @@ async function convRows(rt) {
     const work = rt.allocF32(conv.conv2dWorkspaceLength(rt, g));
     randomFill(rt, x, s.x, 3);
     randomFill(rt, filter, s.filter, 4);
-    const ours = measure(() => conv.conv2dForward(rt, g, x, filter, 0, y, work), flops);
-
+    const ours = benchCase(() => conv.conv2dForward(rt, g, x, filter, 0, y, work), flops);
     const tx = tf.randomUniform(xShape, -0.5, 0.5);
     const tfFilter = tf.randomUniform(fShape, -0.5, 0.5);
-    const theirs = measure(() => tf.conv2d(tx, tfFilter, 1, 'valid').dispose(), flops);
-    tf.dispose([tx, tfFilter]);
+    const theirs = benchCase(() => tf.conv2d(tx, tfFilter, 1, 'valid').dispose(), flops);
     rows.push({
       op: 'conv2d',
       shape: `[${xShape}] * [${kh},${kw},${inC},${outC}]`,
       flops,
       ours,
       tfjs: theirs,
+      tensors: [tx, tfFilter],
     });
   }
   return rows;
@@ -181,16 +193,17 @@ async function main() {
   const rt = await wg.createRuntime({ simd: true });
   warmUp(rt);
   const loadBefore = loadavg()[0];
-  const peakBefore = await peakRow();
+  const peakRow = await peakCase();
   const rows = [...gemmRows(rt), ...(await convRows(rt))];
-  const peakAfter = await peakRow();
+  runRounds([peakRow, ...rows.flatMap((r) => [r.ours, r.tfjs])]);
   const loadAfter = loadavg()[0];
-  const peak = {
-    chains: peakBefore.chains,
-    wall: Math.max(peakBefore.wall, peakAfter.wall),
-    cpu: Math.max(peakBefore.cpu, peakAfter.cpu),
-    best: Math.max(peakBefore.best, peakAfter.best),
-  };
+  for (const r of rows) {
+    tf.dispose(r.tensors);
+    delete r.tensors;
+    r.ours = summary(r.ours);
+    r.tfjs = summary(r.tfjs);
+  }
+  const peak = { chains: peakRow.chains, ...summary(peakRow) };
 
   console.log(`SIMD128 register peak (${peak.chains} chains): ${fmt(peak[clock])} GFLOP/s by ${clock} time`);
   console.log(
