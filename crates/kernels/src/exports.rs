@@ -949,3 +949,54 @@ pub unsafe extern "C" fn f32_dropout_mask(
     let s = crate::random::Stream::new(seed_lo, seed_hi, stream);
     crate::random::dropout_mask(n, out, rate, s, offset)
 }
+
+// ---- elementwise ----
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_activation_forward(
+    kind: i32,
+    n: usize,
+    x: *const f32,
+    y: *mut f32,
+    alpha: f32,
+) -> i32 {
+    crate::elementwise::activation_forward(kind, n, x, y, alpha)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_activation_backward(
+    kind: i32,
+    n: usize,
+    x: *const f32,
+    y: *const f32,
+    dy: *const f32,
+    dx: *mut f32,
+    alpha: f32,
+    accumulate: i32,
+) -> i32 {
+    crate::elementwise::activation_backward(kind, n, x, y, dy, dx, alpha, accumulate)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_broadcast_binary(
+    op: i32,
+    rows: usize,
+    cols: usize,
+    a: *const f32,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    y: *mut f32,
+) -> i32 {
+    crate::elementwise_binary::broadcast_binary(op, rows, cols, a, b, rsb, csb, y)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_scale(n: usize, x: *const f32, alpha: f32, beta: f32, y: *mut f32) {
+    crate::elementwise_binary::scale(n, x, alpha, beta, y)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_axpy(n: usize, alpha: f32, x: *const f32, y: *mut f32) {
+    crate::elementwise_binary::axpy(n, alpha, x, y)
+}

@@ -11,6 +11,8 @@ pub mod conv;
 pub mod conv_depthwise;
 pub mod conv_direct;
 pub mod conv_im2col;
+pub mod elementwise;
+pub mod elementwise_binary;
 pub mod gather;
 pub mod gemm;
 pub mod loss;

@@ -374,7 +374,7 @@ pub(crate) mod tests {
         1.0 / (1.0 + (-x).exp())
     }
 
-    fn erf_ref(x: f64) -> f64 {
+    pub fn erf_ref(x: f64) -> f64 {
         // Abramowitz–Stegun 7.1.26 is too coarse; use the series/continued fraction in f64.
         if x.abs() < 3.0 {
             // Maclaurin series, converges quickly for |x| < 3 in f64.
