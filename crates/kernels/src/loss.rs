@@ -162,12 +162,21 @@ unsafe fn elementwise_loss(
 /// Elements per f32 partial sum of the elementwise losses (8 lanes, 64 adds each).
 const BLOCK: usize = 512;
 
-/// `log(1 + z)` for z ≥ 0 without losing small z: with u = 1 + z rounded,
-/// log1p(z) = log(u) − ((u − 1) − z)/u (the rounding of u corrected to first order).
+/// `log(1 + z)` for z ∈ [0, 1] (the only range BCE needs: z = e^−|x|), as 2·atanh(s) with
+/// s = z/(2 + z) ∈ [0, ⅓]: the odd series s·Σ_k s^(2k)/(2k + 1) to k = 7 truncates below 1.4e-9
+/// relative, and small z keep full relative precision (no 1 + z rounding). A division and eight
+/// multiply-adds instead of a general logarithm; NaN passes through. Measured: max relative error
+/// 2.3e-7 (2 ulp) over every 61st normal f32 in [0, 1].
 #[inline(always)]
-fn log1p(z: F32x4) -> F32x4 {
-    let u = z.add(F32x4::splat(1.0));
-    log(u).sub(u.sub(F32x4::splat(1.0)).sub(z).div(u))
+fn log1p_unit(z: F32x4) -> F32x4 {
+    // t = 2s is formed directly: s itself would be subnormal for z near the normal minimum.
+    let t = z.add(z).div(z.add(F32x4::splat(2.0)));
+    let s2 = t.mul(t).mul(F32x4::splat(0.25));
+    let mut p = F32x4::splat(1.0 / 15.0);
+    for k in (0..7).rev() {
+        p = s2.mul_add(p, F32x4::splat(1.0 / (2 * k + 1) as f32));
+    }
+    t.mul(p)
 }
 
 /// Binary cross-entropy from logits x and targets y ∈ [0, 1], in the stable form
@@ -192,7 +201,7 @@ pub unsafe fn sigmoid_cross_entropy(
         // max(x, 0) − x·y = x·(1 − y) for x ≥ 0, −x·y for x < 0.
         let (f, k) = (F32x4::select(pos, one.sub(y), y), F32x4::select(pos, x, x.neg()));
         let linear = F32x4::select(f.eq(zero), zero, f.mul(k));
-        let loss = linear.add(log1p(e));
+        let loss = linear.add(log1p_unit(e));
         let r = one.div(one.add(e));
         let sig = F32x4::select(pos, r, e.mul(r));
         (loss, sig.sub(y))
@@ -549,6 +558,26 @@ mod tests {
         let want = 2.0 * (-30f64).exp().ln_1p() / 6.0;
         assert!(close(l, want, 1e-20, 1e-5), "{l} vs {want}");
         assert!(dx.iter().all(|v| v.abs() < 1e-12), "{dx:?}");
+    }
+
+    #[test]
+    fn log1p_unit_is_accurate_on_0_1() {
+        let mut worst = (0.0f64, 0.0f32);
+        // From the smallest normal up: BCE feeds it 0 or e^d ≥ 1.6e-38 (exp_ftz flushes the rest).
+        let mut bits = f32::MIN_POSITIVE.to_bits();
+        while f32::from_bits(bits) <= 1.0 {
+            let z = f32::from_bits(bits);
+            let got = log1p_unit(F32x4::splat(z)).lanes()[0] as f64;
+            let want = (z as f64).ln_1p();
+            let rel = if want == 0.0 { got.abs() } else { (got - want).abs() / want };
+            if rel > worst.0 {
+                worst = (rel, z);
+            }
+            bits += 61;
+        }
+        assert!(worst.0 < 3e-7, "max relative error {:e} at {}", worst.0, worst.1);
+        assert!(log1p_unit(F32x4::splat(f32::NAN)).lanes()[0].is_nan());
+        assert_eq!(log1p_unit(F32x4::splat(0.0)).lanes()[0], 0.0);
     }
 
     #[test]
