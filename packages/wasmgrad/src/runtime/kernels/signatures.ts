@@ -6,6 +6,7 @@
  * Pointers are byte addresses into the runtime's memory; strides are in elements.
  */
 import { CONV_SIGNATURES } from './conv.js';
+import { ELEMENTWISE_SIGNATURES } from './elementwise.js';
 import { GATHER_SIGNATURES } from './gather.js';
 import { GEMM_SIGNATURES } from './gemm.js';
 import { LOSS_SIGNATURES } from './loss.js';
@@ -27,6 +28,7 @@ export const KERNEL_SIGNATURES = {
   ...NORM_SIGNATURES,
   ...OPTIM_SIGNATURES,
   ...RANDOM_SIGNATURES,
+  ...ELEMENTWISE_SIGNATURES,
 } as const;
 
 export type KernelName = keyof typeof KERNEL_SIGNATURES;
