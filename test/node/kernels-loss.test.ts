@@ -160,7 +160,12 @@ describe.each([
         ['sigmoidCrossEntropy', sigmoidCrossEntropy, elementwiseRef(bce)],
         ['mse', mse, elementwiseRef((a, b) => (a - b) ** 2)],
         ['mae', mae, elementwiseRef((a, b) => Math.abs(a - b))],
-        ['huber', (...a: Parameters<typeof mse>) => huber(...a, 1.5), elementwiseRef(huberRef(1.5))],
+        [
+          'huber',
+          (r: Runtime, rows: number, cols: number, p: number, t: number, g: number | null, scale: number) =>
+            huber(r, rows, cols, p, t, g, scale, 1.5),
+          elementwiseRef(huberRef(1.5)),
+        ],
       ] as const;
       for (const [label, kernel, ref] of cases) {
         const [px, py, pg] = [put(rt, x), put(rt, y), nanBuf(rt, n)];

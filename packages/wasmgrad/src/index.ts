@@ -9,7 +9,26 @@
  * ```
  * @module
  */
+// Public API, in alphabetical order of modules (the tensor API is re-exported whole at the end).
+export { type Callback, History, type Logs } from './callbacks/callback.js';
+export * as data from './data/index.js';
 export * from './errors.js';
+export { type Initializer, initializers } from './initializers/initializers.js';
+export type { ActivationIdentifier, ActivationName } from './layers/activations.js';
+export * as layers from './layers/index.js';
+export type { LossIdentifier, LossName } from './losses/losses.js';
+export {
+  type CompileArgs,
+  type FitArgs,
+  NonFiniteLossError,
+  Sequential,
+  sequential,
+} from './model/model.js';
+export type { ModelJSON } from './model/sequential.js';
+export { modelFromJSON } from './model/serialize.js';
+export { type Optimizer, type OptimizerIdentifier, optimizers } from './optimizers/optimizers.js';
+export { setSeed } from './random.js';
+export { type Regularizer, regularizers } from './regularizers/regularizers.js';
 export { Allocator } from './runtime/allocator.js';
 export { KERNEL_SIGNATURES } from './runtime/kernels/signatures.js';
 export { simdSupported, type WasmSource } from './runtime/loader.js';

@@ -1,0 +1,510 @@
+import { type Callback, CallbackList, History, type Logs } from '../callbacks/callback.js';
+import { RuntimeStateError, ValueError, WasmgradError } from '../errors.js';
+import { ActivationLayer, Dense } from '../layers/dense.js';
+import type { LayerWeight, StepContext } from '../layers/layer.js';
+import { computeLoss, getLoss, type Loss, type LossIdentifier, type LossPlan, planLoss } from '../losses/losses.js';
+import { getMetrics, type Metric } from '../metrics/metrics.js';
+import { getOptimizer, type Optimizer, type OptimizerIdentifier } from '../optimizers/optimizers.js';
+import { nextSeed, shuffleInPlace } from '../random.js';
+import { gatherRows } from '../runtime/kernels/gather.js';
+import { addPenaltyGrad, penalty } from '../runtime/kernels/optim.js';
+import { countArgmaxEqual, countArgmaxMatch } from '../runtime/kernels/reduce.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { empty, type Tensor } from '../tensor/tensor.js';
+import { type PreparedData, prepareData, releasePrepared } from './data.js';
+import { type SequentialArgs, SequentialBase } from './sequential.js';
+
+/** Options of compile, as in tfjs. */
+export interface CompileArgs {
+  optimizer: OptimizerIdentifier;
+  loss: LossIdentifier;
+  metrics?: string[] | string;
+}
+
+/** Options of fit, as in tfjs. */
+export interface FitArgs {
+  epochs?: number;
+  /** Samples per gradient step: N is batch gradient descent, 1 stochastic (default 32). */
+  batchSize?: number;
+  shuffle?: boolean;
+  /** Fraction of the samples (the last ones, before shuffling) held out for validation. */
+  validationSplit?: number;
+  validationData?: [Tensor, Tensor];
+  initialEpoch?: number;
+  /** 0 silent, 1 a line per epoch (default 0). */
+  verbose?: 0 | 1;
+  callbacks?: Callback[] | Callback;
+  /** Seed of shuffling and dropout for this fit (default: from the global seed sequence). */
+  seed?: number;
+}
+
+/** Thrown when the loss becomes NaN or infinite: the update that produced it is not applied. */
+export class NonFiniteLossError extends WasmgradError {}
+
+interface Compiled {
+  /** Weights with a regularizer, looked up once so that the step loop allocates nothing. */
+  regularized: LayerWeight[];
+  optimizer: Optimizer;
+  loss: Loss;
+  plan: LossPlan;
+  metrics: Metric[];
+}
+
+const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const YIELD_MS = 50;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * A sequential model (tfjs `tf.sequential`): compile, fit, evaluate, predict. The step loop calls
+ * kernels on raw buffers: per-step data lives in an arena reset after every step, so fit allocates
+ * nothing that outlives a step and memory stays flat.
+ */
+export class Sequential extends SequentialBase {
+  private compiled: Compiled | undefined;
+  private step = 0;
+  private ctx: { -readonly [K in keyof StepContext]: StepContext[K] } | undefined;
+
+  constructor(args: SequentialArgs = {}) {
+    super(args);
+  }
+
+  /** Sets optimizer, loss and metrics; builds the model. */
+  compile(args: CompileArgs): void {
+    if (!args || typeof args !== 'object') throw new ValueError('compile', 'expects { optimizer, loss, metrics }');
+    const rt = this.runtime();
+    const loss = getLoss(args.loss);
+    const last = this.layers[this.layers.length - 1];
+    const lastActivation = last instanceof Dense || last instanceof ActivationLayer ? last.activation.name : 'linear';
+    const plan = planLoss(loss, lastActivation);
+    for (const l of this.layers) if (l instanceof Dense || l instanceof ActivationLayer) l.activationInLoss = false;
+    if (plan.fusesActivation && (last instanceof Dense || last instanceof ActivationLayer))
+      last.activationInLoss = true;
+    const metrics = getMetrics(args.metrics, loss);
+    const optimizer = getOptimizer(args.optimizer);
+    this.compiled?.optimizer.dispose(rt);
+    optimizer.init(rt, this.weightBlock().trainableLength);
+    this.compiled = {
+      optimizer,
+      loss,
+      plan,
+      metrics,
+      regularized: this.weights.filter((w) => w.regularizer && w.trainable),
+    };
+  }
+
+  /** The compiled optimizer. */
+  get optimizer(): Optimizer {
+    return this.requireCompiled('optimizer').optimizer;
+  }
+
+  private requireCompiled(op: string): Compiled {
+    if (!this.compiled)
+      throw new RuntimeStateError(op, `model ${this.name} must be compiled first (call model.compile)`);
+    return this.compiled;
+  }
+
+  private context(rt: Runtime, training: boolean, lossAppliesActivation: boolean, seed: number) {
+    this.ctx ??= {
+      rt,
+      training,
+      lossAppliesActivation,
+      seed,
+      step: 0,
+      alloc: (count: number) => rt.allocator.arenaAlloc(4 * count, 'step'),
+    };
+    Object.assign(this.ctx, { training, lossAppliesActivation, seed });
+    return this.ctx;
+  }
+
+  private forward(ctx: StepContext, x: number, rows: number): number {
+    let h = x;
+    for (const layer of this.layers) h = layer.forward(ctx, h, rows);
+    return h;
+  }
+
+  private backward(ctx: StepContext, dy: number, rows: number): void {
+    let g = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--)
+      g = (this.layers[i] as SequentialBase['layers'][number]).backward(ctx, g, rows, i > 0);
+  }
+
+  /** Trains for a number of epochs; returns the History of logged values per epoch. */
+  async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+    const { loss } = this.requireCompiled('fit');
+    const rt = this.runtime();
+    const epochs = args.epochs ?? 1;
+    const initialEpoch = args.initialEpoch ?? 0;
+    if (!Number.isSafeInteger(epochs) || epochs < 0)
+      throw new ValueError('fit', `epochs must be an integer ≥ 0, got ${epochs}`);
+    const batchSize = args.batchSize ?? 32;
+    if (!Number.isSafeInteger(batchSize) || batchSize <= 0) {
+      throw new ValueError('fit', `batchSize must be a positive integer, got ${batchSize}`);
+    }
+    const split = args.validationSplit ?? 0;
+    if (!(split >= 0 && split < 1)) throw new ValueError('fit', `validationSplit must be in [0, 1), got ${split}`);
+    const data = prepareData(rt, 'fit', x, y, this.inputShape, this.outputShape, loss);
+    let valData: PreparedData | undefined;
+    const history = new History();
+    const callbacks = new CallbackList(args.callbacks ? ([] as Callback[]).concat(args.callbacks) : []);
+    const seed = args.seed ?? nextSeed();
+    try {
+      let trainN = data.n;
+      if (split > 0) {
+        const valN = Math.floor(data.n * split);
+        trainN = data.n - valN;
+        if (valN > 0) valData = sliceData(data, trainN, valN);
+      } else if (args.validationData) {
+        const [vx, vy] = args.validationData;
+        valData = prepareData(rt, 'fit', vx, vy, this.inputShape, this.outputShape, loss);
+      }
+      if (batchSize > trainN) {
+        throw new ValueError('fit', `batchSize ${batchSize} exceeds the ${trainN} training samples`);
+      }
+      this.stopTraining = false;
+      callbacks.setModel(this);
+      await callbacks.trainBegin();
+      const order = new Uint32Array(trainN);
+      for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+        await callbacks.epochBegin(epoch);
+        for (let i = 0; i < trainN; i++) order[i] = i;
+        if (args.shuffle ?? true) shuffleInPlace(order, (seed + epoch * 0x9e3779b1) >>> 0);
+        const logs = await this.runEpoch(
+          rt,
+          data,
+          trainN,
+          order,
+          args.shuffle ?? true,
+          batchSize,
+          seed,
+          epoch,
+          callbacks,
+        );
+        if (valData) {
+          const val = this.evaluatePrepared(rt, valData, batchSize);
+          for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
+        }
+        history.record(epoch, logs);
+        if (args.verbose === 1) {
+          console.log(
+            `Epoch ${epoch + 1}/${epochs} ${Object.entries(logs)
+              .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+              .join(' ')}`,
+          );
+        }
+        await callbacks.epochEnd(epoch, logs);
+      }
+      await callbacks.trainEnd();
+    } finally {
+      if (valData && valData.owned !== data.owned) releasePrepared(rt, valData);
+      releasePrepared(rt, data);
+      rt.allocator.arenaReset();
+    }
+    return history;
+  }
+
+  private async runEpoch(
+    rt: Runtime,
+    data: PreparedData,
+    trainN: number,
+    order: Uint32Array,
+    shuffled: boolean,
+    batchSize: number,
+    seed: number,
+    epoch: number,
+    callbacks: CallbackList,
+  ): Promise<Logs> {
+    const { optimizer, plan, metrics } = this.compiled as Compiled;
+    const block = this.weightBlock();
+    const ctx = this.context(rt, true, plan.fusesActivation, seed);
+    const outLen = prod(this.outputShape);
+    const classes = this.outputShape[this.outputShape.length - 1] as number;
+    const perSample = outLen / classes;
+    const sums = new Float64Array(1 + metrics.length);
+    let seen = 0;
+    let lastYield = performance.now();
+    const batches = Math.ceil(trainN / batchSize);
+    for (let b = 0; b < batches && !this.stopTraining; b++) {
+      if (callbacks.wantsBatchBegin) await callbacks.batchBegin(b, { batch: b, size: batchSize });
+      const start = b * batchSize;
+      const rows = Math.min(batchSize, trainN - start);
+      const mark = rt.allocator.arenaMark();
+      const { x, target } = this.batchPointers(rt, ctx, data, order, shuffled, start, rows);
+      ctx.step = this.step;
+      const { value, out } = this.lossAndBackward(ctx, x, target, rows, `epoch ${epoch}, batch ${b}`, mark);
+      this.step++;
+      optimizer.apply(rt, block.params, block.grads, block.trainableLength, this.step);
+      sums[0] = (sums[0] as number) + value * rows;
+      this.accumulateMetrics(
+        rt,
+        metrics,
+        sums,
+        out,
+        target,
+        data.sparse,
+        rows * perSample,
+        classes,
+        plan.fusesActivation,
+      );
+      seen += rows;
+      rt.allocator.arenaReset(mark);
+      if (callbacks.wantsBatchEnd) await callbacks.batchEnd(b, { batch: b, size: rows, loss: value });
+      if (performance.now() - lastYield > YIELD_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+    }
+    const logs: Logs = { loss: (sums[0] as number) / Math.max(seen, 1) };
+    metrics.forEach((m, i) => {
+      logs[m.key] = (sums[i + 1] as number) / Math.max(seen * perSample, 1);
+    });
+    return logs;
+  }
+
+  /**
+   * Forward, loss (with regularization penalties) and backward for one batch, leaving the
+   * gradients in the weight block. Throws {@link NonFiniteLossError} before any gradient is used
+   * when the loss is NaN or infinite.
+   */
+  private lossAndBackward(
+    ctx: StepContext,
+    x: number,
+    target: number,
+    rows: number,
+    where: string,
+    mark: ReturnType<Runtime['allocator']['arenaMark']>,
+  ): { value: number; out: number } {
+    const { loss, plan } = this.compiled as Compiled;
+    const rt = ctx.rt;
+    const outLen = prod(this.outputShape);
+    const classes = this.outputShape[this.outputShape.length - 1] as number;
+    const out = this.forward(ctx, x, rows);
+    const dOut = ctx.alloc(rows * outLen);
+    let value = computeLoss(rt, plan, loss, (rows * outLen) / classes, classes, out, target, dOut);
+    const regularized = (this.compiled as Compiled).regularized;
+    for (const w of regularized) value += penalty(rt, w.size, w.ptr, w.regularizer?.l1 ?? 0, w.regularizer?.l2 ?? 0);
+    if (!Number.isFinite(value)) {
+      rt.allocator.arenaReset(mark);
+      throw new NonFiniteLossError('fit', `loss became ${value} at ${where}; weights keep their last finite values`);
+    }
+    this.backward(ctx, dOut, rows);
+    for (const w of regularized)
+      addPenaltyGrad(rt, w.size, w.ptr, w.grad, w.regularizer?.l1 ?? 0, w.regularizer?.l2 ?? 0);
+    return { value, out };
+  }
+
+  /**
+   * The loss of one batch and the gradient of that loss with respect to every weight (in
+   * getWeights order), without updating anything. For tests, custom training loops and debugging.
+   */
+  lossAndGradients(x: Tensor, y: Tensor): { loss: number; grads: Tensor[] } {
+    const { loss, plan } = this.requireCompiled('lossAndGradients');
+    const rt = this.runtime();
+    const data = prepareData(rt, 'lossAndGradients', x, y, this.inputShape, this.outputShape, loss);
+    const mark = rt.allocator.arenaMark();
+    try {
+      const ctx = this.context(rt, true, plan.fusesActivation, 0);
+      ctx.step = this.step;
+      const { value } = this.lossAndBackward(ctx, data.x, data.target, data.n, 'lossAndGradients', mark);
+      const grads = this.weights.map((w) => {
+        const t = empty(w.shape, 'lossAndGradients', rt);
+        rt.f32.copyWithin(t.ptr >>> 2, w.grad >>> 2, (w.grad >>> 2) + w.size);
+        return t;
+      });
+      return { loss: value, grads };
+    } finally {
+      rt.allocator.arenaReset(mark);
+      releasePrepared(rt, data);
+    }
+  }
+
+  /** One gradient step on one batch (Keras `train_on_batch`); returns the batch loss. */
+  trainOnBatch(x: Tensor, y: Tensor): number {
+    const { loss, optimizer, plan } = this.requireCompiled('trainOnBatch');
+    const rt = this.runtime();
+    const block = this.weightBlock();
+    const data = prepareData(rt, 'trainOnBatch', x, y, this.inputShape, this.outputShape, loss);
+    const mark = rt.allocator.arenaMark();
+    try {
+      const ctx = this.context(rt, true, plan.fusesActivation, 0);
+      ctx.step = this.step;
+      const { value } = this.lossAndBackward(ctx, data.x, data.target, data.n, 'trainOnBatch', mark);
+      this.step++;
+      optimizer.apply(rt, block.params, block.grads, block.trainableLength, this.step);
+      return value;
+    } finally {
+      rt.allocator.arenaReset(mark);
+      releasePrepared(rt, data);
+    }
+  }
+
+  /** Pointers to one batch: in place for unshuffled data, gathered into the step arena otherwise. */
+  private batchPointers(
+    rt: Runtime,
+    ctx: StepContext,
+    data: PreparedData,
+    order: Uint32Array,
+    shuffled: boolean,
+    start: number,
+    rows: number,
+  ): { x: number; target: number } {
+    if (!shuffled) {
+      return { x: data.x + 4 * start * data.xRowLen, target: data.target + 4 * start * data.targetRowLen };
+    }
+    const idx = ctx.alloc(rows);
+    new Uint32Array(rt.memory.buffer, idx, rows).set(order.subarray(start, start + rows));
+    const x = ctx.alloc(rows * data.xRowLen);
+    gatherRows(rt, rows, idx, data.xRowLen, data.x, data.n, x, 'fit');
+    const target = ctx.alloc(rows * data.targetRowLen);
+    gatherRows(rt, rows, idx, data.targetRowLen, data.target, data.n, target, 'fit');
+    return { x, target };
+  }
+
+  private accumulateMetrics(
+    rt: Runtime,
+    metrics: Metric[],
+    sums: Float64Array,
+    out: number,
+    target: number,
+    sparse: boolean,
+    rows: number,
+    outLen: number,
+    logits: boolean,
+  ): void {
+    if (metrics.length === 0) return;
+    const f32 = rt.f32;
+    metrics.forEach((m, i) => {
+      let add = 0;
+      if (m.kind === 'argmaxMatch') {
+        add = sparse
+          ? countArgmaxEqual(rt, rows, outLen, out, target)
+          : countArgmaxMatch(rt, rows, outLen, out, target);
+      } else {
+        const o = out >>> 2;
+        const t = target >>> 2;
+        const threshold = logits ? 0 : 0.5;
+        let s = 0;
+        for (let j = 0; j < rows * outLen; j++) {
+          const p = f32[o + j] as number;
+          const q = f32[t + j] as number;
+          if (m.kind === 'threshold') s += (p > threshold ? 1 : 0) === (q > 0.5 ? 1 : 0) ? 1 : 0;
+          else if (m.kind === 'squaredError') s += (p - q) ** 2;
+          else s += Math.abs(p - q);
+        }
+        add = s / outLen;
+      }
+      sums[i + 1] = (sums[i + 1] as number) + add;
+    });
+  }
+
+  /** Loss and metrics over a dataset, in inference mode: `{ loss, <metric>: number }`. */
+  evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Logs {
+    const { loss } = this.requireCompiled('evaluate');
+    const rt = this.runtime();
+    const batchSize = args.batchSize ?? 32;
+    if (!Number.isSafeInteger(batchSize) || batchSize <= 0) {
+      throw new ValueError('evaluate', `batchSize must be a positive integer, got ${batchSize}`);
+    }
+    const data = prepareData(rt, 'evaluate', x, y, this.inputShape, this.outputShape, loss);
+    try {
+      return this.evaluatePrepared(rt, data, batchSize);
+    } finally {
+      releasePrepared(rt, data);
+    }
+  }
+
+  private evaluatePrepared(rt: Runtime, data: PreparedData, batchSize: number): Logs {
+    const { loss, plan, metrics } = this.compiled as Compiled;
+    const ctx = this.context(rt, false, plan.fusesActivation, 0);
+    const outLen = prod(this.outputShape);
+    const classes = this.outputShape[this.outputShape.length - 1] as number;
+    const perSample = outLen / classes;
+    const sums = new Float64Array(1 + metrics.length);
+    const empty32 = new Uint32Array(0);
+    for (let start = 0; start < data.n; start += batchSize) {
+      const rows = Math.min(batchSize, data.n - start);
+      const mark = rt.allocator.arenaMark();
+      try {
+        const { x, target } = this.batchPointers(rt, ctx, data, empty32, false, start, rows);
+        const out = this.forward(ctx, x, rows);
+        sums[0] = (sums[0] as number) + computeLoss(rt, plan, loss, rows * perSample, classes, out, target, 0) * rows;
+        this.accumulateMetrics(
+          rt,
+          metrics,
+          sums,
+          out,
+          target,
+          data.sparse,
+          rows * perSample,
+          classes,
+          plan.fusesActivation,
+        );
+      } finally {
+        rt.allocator.arenaReset(mark);
+      }
+    }
+    const logs: Logs = { loss: (sums[0] as number) / data.n };
+    metrics.forEach((m, i) => {
+      logs[m.key] = (sums[i + 1] as number) / (data.n * perSample);
+    });
+    return logs;
+  }
+
+  /** Outputs for a batch of inputs, as a new tensor [n, ...outputShape]. */
+  predict(x: Tensor, args: { batchSize?: number } = {}): Tensor {
+    const rt = this.runtime();
+    const batchSize = args.batchSize ?? 256;
+    const inputShape = this.inputShape;
+    const n = x?.shape?.[0] ?? 0;
+    prepareInputOnly(x, inputShape, rt);
+    const outLen = prod(this.outputShape);
+    const inLen = prod(inputShape);
+    const out = empty([n, ...this.outputShape], 'predict', rt);
+    const ctx = this.context(rt, false, false, 0);
+    for (let start = 0; start < n; start += batchSize) {
+      const rows = Math.min(batchSize, n - start);
+      const mark = rt.allocator.arenaMark();
+      try {
+        const y = this.forward(ctx, x.ptr + 4 * start * inLen, rows);
+        rt.f32.copyWithin((out.ptr >>> 2) + start * outLen, y >>> 2, (y >>> 2) + rows * outLen);
+      } catch (err) {
+        out.dispose();
+        throw err;
+      } finally {
+        rt.allocator.arenaReset(mark);
+      }
+    }
+    return out;
+  }
+
+  override dispose(): void {
+    if (this.compiled && this.rt) this.compiled.optimizer.dispose(this.rt);
+    this.compiled = undefined;
+    super.dispose();
+  }
+}
+
+function prepareInputOnly(x: Tensor, inputShape: readonly number[], rt: Runtime): void {
+  if (!x || typeof x !== 'object' || !('shape' in x)) throw new ValueError('predict', 'x must be a Tensor');
+  if (x.runtime !== rt) throw new ValueError('predict', 'x must live in the model runtime');
+  if (x.shape.slice(1).join(',') !== inputShape.join(',')) {
+    throw new ValueError('predict', `expected x of shape [n,${inputShape.join(',')}], got [${x.shape.join(',')}]`);
+  }
+}
+
+/** The last `count` samples of prepared data, sharing its buffers. */
+function sliceData(d: PreparedData, start: number, count: number): PreparedData {
+  return {
+    n: count,
+    x: d.x + 4 * start * d.xRowLen,
+    xRowLen: d.xRowLen,
+    target: d.target + 4 * start * d.targetRowLen,
+    targetRowLen: d.targetRowLen,
+    sparse: d.sparse,
+    owned: d.owned,
+  };
+}
+
+/** Creates a sequential model (tfjs `tf.sequential`). */
+export function sequential(args: SequentialArgs | SequentialArgs['layers'] = {}): Sequential {
+  return new Sequential(Array.isArray(args) ? { layers: args } : args);
+}
