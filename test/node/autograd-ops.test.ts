@@ -162,20 +162,18 @@ describe.each([
     wg.withRuntime(rt, fn);
   };
 
-  it('unary functions and activations match f64 values and finite differences', async () => {
+  it.each(UNARY)('%s matches f64 values and finite differences', async (name, op, f, [lo, hi], gap) => {
     await inRuntime(() => {
-      for (const [name, op, f, [lo, hi], gap] of UNARY) {
-        checkOp({
-          name,
-          op: (x) => op(x as wg.Tensor),
-          ref: map(f),
-          shapes: [[7, 9]],
-          lo,
-          hi,
-          gap,
-          forward: { atol: 2e-6, rtol: 2e-5 },
-        });
-      }
+      checkOp({
+        name,
+        op: (x) => op(x as wg.Tensor),
+        ref: map(f),
+        shapes: [[7, 9]],
+        lo,
+        hi,
+        gap,
+        forward: { atol: 2e-6, rtol: 2e-5 },
+      });
     });
   });
 

@@ -97,7 +97,9 @@ export const BACKWARD: Readonly<Record<string, BackwardRule>> = {
   // y = α·x + β.
   scale: (dy, n) => [scale(dy, num(n, 'alpha'))],
   // Elementwise unary functions and activations: one fused backward kernel per kind.
-  unary: (dy, n) => [activationBackward(n.attrs.kind as ActivationKind, x0(n), n.output, dy, num(n, 'alpha'))],
+  unary: (dy, n, s) => [
+    activationBackward(n.attrs.kind as ActivationKind, x0(n), n.output, dy, num(n, 'alpha'), s[0]?.existing()),
+  ],
   matMul: (dy, n, s) => matMulBackward(dy, x0(n), x1(n), n.attrs.transposeA === true, n.attrs.transposeB === true, s),
   sum: (dy, n) => [unreduce(dy, n, 1)],
   mean: (dy, n) => [unreduce(dy, n, num(n, 'factor'))],

@@ -4,8 +4,9 @@
  * so e.g. sigmoid's derivative reuses y instead of recomputing it).
  */
 import { ValueError } from '../../errors.js';
-import { record } from '../engine.js';
+import { dropIntermediates, record } from '../engine.js';
 import { empty, type Tensor } from '../tensor.js';
+import { add, mul, neg } from './binary.js';
 import { unaryBackward, unaryForward } from './kernels.js';
 
 /** Every elementwise function with a fused kernel pair. */
@@ -27,8 +28,6 @@ export const ACTIVATION_KINDS = [
   'exp',
   'log',
   'sqrt',
-  'square',
-  'abs',
 ] as const;
 
 /** Name of an elementwise function (see {@link ACTIVATION_KINDS}). */
@@ -47,11 +46,21 @@ export function unary(x: Tensor, kind: ActivationKind, alpha = 0): Tensor {
   return record('unary', [x], y, { kind, alpha });
 }
 
-/** dx = f'(x)·dy for the function `kind`, given x, y = f(x) and dy. */
-export function activationBackward(kind: ActivationKind, x: Tensor, y: Tensor, dy: Tensor, alpha: number): Tensor {
+/**
+ * dx = f'(x)·dy for the function `kind`, given x, y = f(x) and dy; added into `into` (an
+ * accumulated gradient the engine handed over) instead of a new tensor when given.
+ */
+export function activationBackward(
+  kind: ActivationKind,
+  x: Tensor,
+  y: Tensor,
+  dy: Tensor,
+  alpha: number,
+  into?: Tensor,
+): Tensor {
   const op = `${kind} (backward)`;
-  const dx = empty(x.shape, op, x.runtime);
-  unaryBackward(x.runtime, op, kind, alpha, x.size, x.ptr, y.ptr, dy.ptr, dx.ptr);
+  const dx = into ?? empty(x.shape, op, x.runtime);
+  unaryBackward(x.runtime, op, kind, alpha, x.size, x.ptr, y.ptr, dy.ptr, dx.ptr, into !== undefined);
   return dx;
 }
 
@@ -87,7 +96,14 @@ export const exp = (x: Tensor): Tensor => unary(x, 'exp');
 export const log = (x: Tensor): Tensor => unary(x, 'log');
 /** Square root. */
 export const sqrt = (x: Tensor): Tensor => unary(x, 'sqrt');
-/** x². */
-export const square = (x: Tensor): Tensor => unary(x, 'square');
-/** |x|. */
-export const abs = (x: Tensor): Tensor => unary(x, 'abs');
+/** x², composite x·x (its gradient 2x·dy comes from mul's rule). */
+export const square = (x: Tensor): Tensor => mul(x, x);
+/** |x|, composite relu(x) + relu(−x) (exact; gradient sign(x), 0 at 0). */
+export function abs(x: Tensor): Tensor {
+  const n = neg(x);
+  const p = relu(x);
+  const q = relu(n);
+  const y = add(p, q);
+  dropIntermediates(n, p, q);
+  return y;
+}

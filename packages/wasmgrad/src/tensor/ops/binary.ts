@@ -8,8 +8,8 @@
  */
 import { fmtShape, ShapeError, ValueError } from '../../errors.js';
 import { dropIntermediates, record } from '../engine.js';
-import { empty, type Tensor } from '../tensor.js';
-import { axpy, type BinaryKind, binary, scaleShift } from './kernels.js';
+import { empty, sizeOf, type Tensor } from '../tensor.js';
+import { axpy, type BinaryKind, type BroadcastKind, binary, scaleShift } from './kernels.js';
 import { broadcastCopy, sum } from './reduce.js';
 import { reshape } from './shape.js';
 import { sameRuntime, sameShape } from './util.js';
@@ -32,14 +32,26 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
   return out;
 }
 
-/** True when `small` broadcasts against `full` as a row: after leading 1s it is a suffix of `full`. */
-function isRowOf(small: readonly number[], full: readonly number[]): boolean {
-  let s = 0;
-  while (s < small.length && small[s] === 1) s++;
-  const tail = small.length - s;
-  if (tail > full.length) return false;
-  for (let i = 0; i < tail; i++) if (small[s + i] !== full[full.length - tail + i]) return false;
-  return true;
+/**
+ * How `small` broadcasts against `full` in one kernel call: as a row (after leading 1s it is a
+ * suffix of `full`: [r, c] ⊕ [c]), as a column (a prefix of `full` followed by 1s: [r, c] ⊕ [r, 1]),
+ * a scalar, or not at all. Returns the layout and the rows×cols split of `full`.
+ */
+function layoutOf(
+  small: readonly number[],
+  full: readonly number[],
+): { kind: BroadcastKind; rows: number; cols: number } | null {
+  const n = sizeOf(full);
+  const size = sizeOf(small);
+  if (size === 1) return { kind: 'scalar', rows: 1, cols: n };
+  const padded = [...new Array<number>(full.length - small.length).fill(1), ...small];
+  let lead = 0;
+  while (lead < padded.length && padded[lead] === 1) lead++;
+  if (padded.slice(lead).every((d, i) => d === full[lead + i])) return { kind: 'row', rows: n / size, cols: size };
+  let trail = padded.length;
+  while (trail > 0 && padded[trail - 1] === 1) trail--;
+  if (padded.slice(0, trail).every((d, i) => d === full[i])) return { kind: 'column', rows: size, cols: n / size };
+  return null;
 }
 
 function binaryOp(kind: BinaryKind, a: Tensor, b: Tensor): Tensor {
@@ -52,14 +64,20 @@ function binaryOp(kind: BinaryKind, a: Tensor, b: Tensor): Tensor {
   if (n > 0) {
     const aFull = sameShape(a.shape, shape);
     const bFull = sameShape(b.shape, shape);
-    if (aFull && bFull) binary(rt, op, kind, 1, n, a.ptr, b.ptr, false, out.ptr);
-    else if (aFull && isRowOf(b.shape, shape)) binary(rt, op, kind, n / b.size, b.size, a.ptr, b.ptr, true, out.ptr);
-    else if (bFull && (kind === 'add' || kind === 'mul') && isRowOf(a.shape, shape)) {
-      binary(rt, op, kind, n / a.size, a.size, b.ptr, a.ptr, true, out.ptr);
+    const bLayout = aFull && !bFull ? layoutOf(b.shape, shape) : null;
+    const aLayout = bFull && !aFull ? layoutOf(a.shape, shape) : null;
+    if (aFull && bFull) binary(rt, op, kind, 1, n, a.ptr, b.ptr, 'full', out.ptr);
+    else if (bLayout) binary(rt, op, kind, bLayout.rows, bLayout.cols, a.ptr, b.ptr, bLayout.kind, out.ptr);
+    else if (aLayout && (kind === 'add' || kind === 'mul')) {
+      binary(rt, op, kind, aLayout.rows, aLayout.cols, b.ptr, a.ptr, aLayout.kind, out.ptr);
+    } else if (aLayout && kind === 'sub') {
+      // a − b = −(b − a): the broadcast operand must be the kernel's right-hand side.
+      binary(rt, op, kind, aLayout.rows, aLayout.cols, b.ptr, a.ptr, aLayout.kind, out.ptr);
+      scaleShift(rt, op, n, -1, 0, out.ptr, out.ptr);
     } else {
       const fa = aFull ? a : broadcastCopy(a, shape);
       const fb = bFull ? b : broadcastCopy(b, shape);
-      binary(rt, op, kind, 1, n, fa.ptr, fb.ptr, false, out.ptr);
+      binary(rt, op, kind, 1, n, fa.ptr, fb.ptr, 'full', out.ptr);
       if (fa !== a) fa.dispose();
       if (fb !== b) fb.dispose();
     }

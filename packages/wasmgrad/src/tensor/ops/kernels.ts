@@ -1,12 +1,11 @@
 /**
  * The one place where tensor ops meet the checked kernel wrappers of runtime/kernels/. Every
- * function takes tensors (or byte pointers inside them) and forwards to a wrapper, which validates
- * sizes and heap bounds before the wasm call. Keeping the mapping here means an op file never
- * depends on a wrapper's parameter order.
+ * function takes byte pointers inside tensors and forwards to a wrapper, which validates sizes and
+ * heap bounds before the wasm call. Keeping the mapping here means an op file never depends on a
+ * wrapper's parameter order or naming.
  */
 import { RuntimeStateError } from '../../errors.js';
-import { gemm, type MatrixRef } from '../../runtime/kernels/gemm.js';
-import * as optimK from '../../runtime/kernels/optim.js';
+import * as elementwiseK from '../../runtime/kernels/elementwise.js';
 import * as randomK from '../../runtime/kernels/random.js';
 import * as reduceK from '../../runtime/kernels/reduce.js';
 import * as softmaxK from '../../runtime/kernels/softmax.js';
@@ -15,36 +14,14 @@ import type { Runtime } from '../../runtime/runtime.js';
 /** Elementwise binary operations. */
 export type BinaryKind = 'add' | 'sub' | 'mul' | 'div';
 
+/** How the right operand of {@link binary} is laid out against the rows×cols left operand. */
+export type BroadcastKind = 'full' | 'row' | 'column' | 'scalar';
+
 const missing = (op: string, kernel: string): never => {
   throw new RuntimeStateError(op, `the ${kernel} kernel is not available in this build yet`);
 };
 
-// ---- interim arithmetic on gemm and the SGD update, until the elementwise wrappers land ----
-// add/sub with row broadcasting and α·x + β are rank-1 gemm updates against a constant 1.0
-// (C ← α·1·b + β·C with k = 1, the classic BLAS bias-add idiom): exact, one kernel call each.
-
-const ONES = new WeakMap<Runtime, number>();
-
-/** A 16-byte block holding 1.0, allocated once per runtime (the `1` of rank-1 updates). */
-function one(rt: Runtime): MatrixRef {
-  let ptr = ONES.get(rt);
-  if (ptr === undefined) {
-    ptr = rt.allocator.alloc(16, 'ones');
-    rt.write(ptr, [1, 1, 1, 1]);
-    ONES.set(rt, ptr);
-  }
-  return { ptr, rowStride: 0, colStride: 0 };
-}
-
-/** C (rows×cols, contiguous at `out`) += α·b broadcast: b a row of `cols` values (or one value when cols is 1 and bScalar). */
-function addRows(rt: Runtime, op: string, rows: number, cols: number, alpha: number, b: MatrixRef, out: number): void {
-  gemm(rt, rows, cols, 1, alpha, one(rt), b, 1, { ptr: out, rowStride: cols, colStride: 1 }, op);
-}
-
-/**
- * out[i, j] = a[i, j] ⊕ b[i, j] (`bRow` false) or a[i, j] ⊕ b[j] (`bRow` true) for a rows×cols
- * row-major a and out.
- */
+/** out = a ⊕ b for a rows×cols row-major `a` and `b` laid out as `shape`; out may equal a. */
 export function binary(
   rt: Runtime,
   op: string,
@@ -53,19 +30,14 @@ export function binary(
   cols: number,
   a: number,
   b: number,
-  bRow: boolean,
+  shape: BroadcastKind,
   out: number,
 ): void {
-  if (kind !== 'add' && kind !== 'sub') missing(op, `elementwise ${kind}`);
-  const n = rows * cols;
-  if (n === 0) return;
-  const sign = kind === 'add' ? 1 : -1;
-  rt.f32.copyWithin(out >>> 2, a >>> 2, (a >>> 2) + n);
-  if (!bRow) axpy(rt, op, n, sign, b, out);
-  else addRows(rt, op, rows, cols, sign, { ptr: b, rowStride: cols, colStride: 1 }, out);
+  void op; // the wrapper names errors after the binary op itself
+  elementwiseK.broadcastBinary(rt, kind, rows, cols, a, b, shape, out);
 }
 
-/** out = α·x + β over n values. */
+/** out = α·x + β over n values (out may equal x). */
 export function scaleShift(
   rt: Runtime,
   op: string,
@@ -75,29 +47,12 @@ export function scaleShift(
   x: number,
   out: number,
 ): void {
-  if (n === 0) return;
-  // out (as a 1×n row) ← α·1·x, then += β·1·1.
-  gemm(
-    rt,
-    1,
-    n,
-    1,
-    alpha,
-    one(rt),
-    { ptr: x, rowStride: n, colStride: 1 },
-    0,
-    { ptr: out, rowStride: n, colStride: 1 },
-    op,
-  );
-  if (beta !== 0) addRows(rt, op, 1, n, beta, one(rt), out);
+  elementwiseK.scale(rt, n, x, alpha, beta, out, op);
 }
 
-/**
- * y += α·x over n values. Until the elementwise group's axpy lands this runs the SGD update kernel,
- * which is the same arithmetic: p ← p − lr·g with p = y, g = x, lr = −α (negation is exact).
- */
+/** y += α·x over n values. */
 export function axpy(rt: Runtime, op: string, n: number, alpha: number, x: number, y: number): void {
-  optimK.sgd(rt, n, y, x, -alpha, op);
+  elementwiseK.axpy(rt, n, alpha, x, y, op);
 }
 
 /** out[j] = scale·Σ_i x[i, j] over a rows×cols matrix with row stride ldx. */
@@ -156,6 +111,29 @@ export function argmaxRows(
   reduceK.argmaxRows(rt, rows, cols, x, out, ldx, op);
 }
 
+/** The kernel's name for each elementwise function that has a fused kernel pair. */
+const KERNEL_ACTIVATION: Readonly<Record<string, elementwiseK.ActivationName>> = {
+  linear: 'linear',
+  relu: 'relu',
+  relu6: 'relu6',
+  leakyRelu: 'leakyRelu',
+  elu: 'elu',
+  selu: 'selu',
+  sigmoid: 'sigmoid',
+  tanh: 'tanh',
+  softplus: 'softplus',
+  swish: 'silu',
+  gelu: 'gelu',
+  geluSigmoid: 'geluSigmoid',
+  geluTanh: 'geluTanh',
+  mish: 'mish',
+};
+
+function activationName(op: string, kind: string): elementwiseK.ActivationName {
+  const name = Object.hasOwn(KERNEL_ACTIVATION, kind) ? KERNEL_ACTIVATION[kind] : undefined;
+  return name ?? missing(op, `elementwise ${kind}`);
+}
+
 /** y = f(x) over n values for the function `kind`. */
 export function unaryForward(
   rt: Runtime,
@@ -166,11 +144,10 @@ export function unaryForward(
   x: number,
   y: number,
 ): void {
-  void [rt, kind, alpha, n, x, y];
-  missing(op, 'activation');
+  elementwiseK.activationForward(rt, activationName(op, kind), n, x, y, alpha, op);
 }
 
-/** dx = f'(x)·dy over n values. */
+/** dx = f'(x)·dy (or dx += … when `accumulate`) over n values, from x, y = f(x) and dy. */
 export function unaryBackward(
   rt: Runtime,
   op: string,
@@ -181,9 +158,9 @@ export function unaryBackward(
   y: number,
   dy: number,
   dx: number,
+  accumulate = false,
 ): void {
-  void [rt, kind, alpha, n, x, y, dy, dx];
-  missing(op, 'activation backward');
+  elementwiseK.activationBackward(rt, activationName(op, kind), n, x, y, dy, dx, { alpha, accumulate }, op);
 }
 
 /** Row-wise softmax of a contiguous rows×cols matrix. */
