@@ -67,8 +67,23 @@ describe('XOR is learnt with every optimizer', () => {
   });
 });
 
-describe('two spirals', () => {
-  it('are separated by a small MLP (Adam, softmax + categorical cross-entropy)', async () => {
+/** Learning rates for the spirals (a harder, 200-point problem) per optimizer. */
+const SPIRAL_OPTIMIZERS: [string, () => wg.Optimizer][] = [
+  ['sgd', () => wg.optimizers.sgd({ learningRate: 0.3 })],
+  ['sgd momentum', () => wg.optimizers.sgd({ learningRate: 0.05, momentum: 0.9 })],
+  ['sgd nesterov', () => wg.optimizers.sgd({ learningRate: 0.05, momentum: 0.9, nesterov: true })],
+  ['adam', () => wg.optimizers.adam({ learningRate: 0.01 })],
+  ['adamw', () => wg.optimizers.adamw({ learningRate: 0.01, weightDecay: 1e-4 })],
+  ['rmsprop', () => wg.optimizers.rmsprop({ learningRate: 0.005 })],
+  ['rmsprop centered momentum', () => wg.optimizers.rmsprop({ learningRate: 0.002, momentum: 0.5, centered: true })],
+  ['adagrad', () => wg.optimizers.adagrad({ learningRate: 0.1 })],
+  ['adadelta', () => wg.optimizers.adadelta({ learningRate: 10 })],
+  ['adamax', () => wg.optimizers.adamax({ learningRate: 0.02 })],
+  ['nadam', () => wg.optimizers.nadam({ learningRate: 0.01 })],
+];
+
+describe('two spirals are separated by a small MLP with every optimizer', () => {
+  it.each(SPIRAL_OPTIMIZERS)('%s', async (_name, make) => {
     await wg.ready();
     wg.setSeed(5);
     const { x, y } = spirals(100, 1);
@@ -77,13 +92,10 @@ describe('two spirals', () => {
       wg.layers.dense({ units: 32, activation: 'relu' }),
       wg.layers.dense({ units: 2, activation: 'softmax' }),
     ]);
-    model.compile({
-      optimizer: wg.optimizers.adam({ learningRate: 0.01 }),
-      loss: 'categoricalCrossentropy',
-      metrics: ['accuracy'],
-    });
+    model.compile({ optimizer: make(), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
     await model.fit(x, y, { epochs: 300, batchSize: 32 });
     expect(model.evaluate(x, y).accuracy).toBeGreaterThan(0.97);
+    model.dispose();
   });
 });
 
