@@ -992,6 +992,11 @@ pub unsafe extern "C" fn f32_broadcast_binary(
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn f32_unary(op: i32, n: usize, x: *const f32, y: *mut f32) -> i32 {
+    crate::elementwise_unary::unary(op, n, x, y)
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn f32_scale(n: usize, x: *const f32, alpha: f32, beta: f32, y: *mut f32) {
     crate::elementwise_binary::scale(n, x, alpha, beta, y)
 }

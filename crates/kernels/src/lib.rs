@@ -13,6 +13,7 @@ pub mod conv_direct;
 pub mod conv_im2col;
 pub mod elementwise;
 pub mod elementwise_binary;
+pub mod elementwise_unary;
 pub mod gather;
 pub mod gemm;
 pub mod loss;

@@ -25,12 +25,15 @@ const LOG2E: f32 = core::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_145_75;
 /// ln 2 − LN2_HI, rounded to f32.
 const LN2_LO: f32 = 1.428_606_8e-6;
+/// 1.5·2^23 and its bit pattern: |n| ≤ 160 stays far inside its 2^22 integer range.
+const EXP_SHIFTER: f32 = 12_582_912.0;
+const EXP_SHIFTER_BITS: i32 = 0x4b40_0000;
 /// e^r ≈ 1 + r + r²·P(r) on |r| ≤ ln2/2 + 10⁻³, P of degree 4; fitted relative error 3.1·10⁻⁹.
 const EXP_P: [f32; 5] = [0.499_999_94, 0.166_665_2, 0.041_668_408, 0.008_368_914, 0.001_381_419_1];
 
 /// e^x per lane.
 ///
-/// Method: n = nearest(x·log2 e), r = x − n·ln2 (Cody–Waite, two-part ln2), e^r by a degree-6
+/// Method: n = nearest(x·log2 e) (by the 1.5·2^23 shifter), r = x − n·ln2 (Cody–Waite, two-part ln2), e^r by a degree-6
 /// polynomial, then scaling by 2^n as two exact factors 2^⌊n/2⌋·2^(n−⌊n/2⌋) so that results in the
 /// subnormal range are rounded once (gradual underflow) and large n overflows to +Inf.
 ///
@@ -44,15 +47,19 @@ const EXP_P: [f32; 5] = [0.499_999_94, 0.166_665_2, 0.041_668_408, 0.008_368_914
 pub fn exp(x: F32x4) -> F32x4 {
     // Clamping keeps n in [−159, 129]; max/min propagate NaN.
     let xc = x.max(splat(-110.0)).min(splat(89.0));
-    let n = xc.mul(splat(LOG2E)).nearest();
+    // Adding 1.5·2^23 rounds x·log2 e to an integer (ties to even, as `nearest`) held in the low
+    // mantissa bits: n is then one subtraction away as a float and as an integer, which spares
+    // the saturating f32→i32 conversion (several instructions on x86 in V8).
+    let t = xc.mul(splat(LOG2E)).add(splat(EXP_SHIFTER));
+    let n = t.sub(splat(EXP_SHIFTER));
     let r = xc.sub(n.mul(splat(LN2_HI))).sub(n.mul(splat(LN2_LO)));
     let p = r.mul_add(splat(EXP_P[4]), splat(EXP_P[3]));
     let p = r.mul_add(p, splat(EXP_P[2]));
     let p = r.mul_add(p, splat(EXP_P[1]));
     let p = r.mul_add(p, splat(EXP_P[0]));
     let er = r.mul(r).mul_add(p, r).add(splat(1.0));
-    // NaN gives ni = 0 (saturating conversion), so er = NaN passes through unscaled.
-    let ni = n.to_i32_sat();
+    // A NaN lane gives some ni; er is NaN already and stays NaN whatever the scale.
+    let ni = t.to_bits().sub(I32x4::splat(EXP_SHIFTER_BITS));
     let n1 = ni.shr(1);
     let n2 = ni.sub(n1);
     let bias = I32x4::splat(127);

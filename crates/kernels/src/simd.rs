@@ -134,6 +134,18 @@ mod imp {
         pub fn floor(self) -> Self {
             F32x4(f32x4_floor(self.0))
         }
+        /// Pseudo-minimum `o < self ? o : self` (`f32x4.pmin`, one x86 instruction): unlike
+        /// [`F32x4::min`] it keeps a NaN of `self` only, which suits clamping an input to a
+        /// constant bound.
+        #[inline(always)]
+        pub fn pmin(self, o: Self) -> Self {
+            F32x4(f32x4_pmin(self.0, o.0))
+        }
+        /// Pseudo-maximum `self < o ? o : self` (`f32x4.pmax`); a NaN in `self` is kept.
+        #[inline(always)]
+        pub fn pmax(self, o: Self) -> Self {
+            F32x4(f32x4_pmax(self.0, o.0))
+        }
         /// Lane mask (all ones where true) of `self == o`; NaN compares unequal.
         #[inline(always)]
         pub fn eq(self, o: Self) -> I32x4 {
@@ -421,6 +433,16 @@ mod imp {
                 }
             })
         }
+        /// Pseudo-minimum `o < self ? o : self`, exactly as `f32x4.pmin`.
+        #[inline(always)]
+        pub fn pmin(self, o: Self) -> Self {
+            map2(self, o, |a, b| if b < a { b } else { a })
+        }
+        /// Pseudo-maximum `self < o ? o : self`, exactly as `f32x4.pmax`.
+        #[inline(always)]
+        pub fn pmax(self, o: Self) -> Self {
+            map2(self, o, |a, b| if a < b { b } else { a })
+        }
         /// Lane mask (all ones where true) of `self == o`; NaN compares unequal.
         #[inline(always)]
         pub fn eq(self, o: Self) -> I32x4 {
@@ -686,6 +708,19 @@ mod tests {
         }
         assert_eq!(F32x4::new(0.5, 1.5, 2.5, -2.5).nearest().lanes(), [0.0, 2.0, 2.0, -2.0]);
         assert_eq!(F32x4::new(-0.5, 1.5, -2.5, 2.0).floor().lanes(), [-1.0, 1.0, -3.0, 2.0]);
+    }
+
+    #[test]
+    fn pmin_pmax_keep_the_first_operand_on_nan() {
+        let a = F32x4::new(f32::NAN, 1.0, 5.0, -0.0);
+        let b = F32x4::new(0.0, f32::NAN, 2.0, 0.0);
+        let lo = a.pmin(b).lanes();
+        let hi = a.pmax(b).lanes();
+        assert!(lo[0].is_nan() && hi[0].is_nan());
+        assert_eq!([lo[1], lo[2]], [1.0, 2.0]);
+        assert_eq!([hi[1], hi[2]], [1.0, 5.0]);
+        // Equal lanes (±0) keep the first operand.
+        assert!(lo[3].is_sign_negative() && hi[3].is_sign_negative());
     }
 
     #[test]

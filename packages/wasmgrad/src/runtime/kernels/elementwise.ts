@@ -11,6 +11,7 @@ export const ELEMENTWISE_SIGNATURES = {
   f32_activation_forward: ['kind', 'n', 'x', 'y', 'alpha'],
   f32_activation_backward: ['kind', 'n', 'x', 'y', 'dy', 'dx', 'alpha', 'accumulate'],
   f32_broadcast_binary: ['op', 'rows', 'cols', 'a', 'b', 'rsb', 'csb', 'y'],
+  f32_unary: ['op', 'n', 'x', 'y'],
   f32_scale: ['n', 'x', 'alpha', 'beta', 'y'],
   f32_axpy: ['n', 'alpha', 'x', 'y'],
 } as const;
@@ -144,6 +145,30 @@ export function broadcastBinary(
   checkBuf(rt, op, 'y', y, rows * cols);
   if (rows * cols > 0) checkBuf(rt, op, 'b', b, bLen);
   rt.kernels.f32_broadcast_binary(BINARY_OP[opName], rows, cols, a, b, rsb, csb, y);
+}
+
+/** Unary math op codes, mirrored from `UnaryOp` in elementwise_unary.rs. */
+export const UNARY_OP = {
+  exp: 0,
+  log: 1,
+  expm1: 2,
+  log1p: 3,
+  sqrt: 4,
+  abs: 5,
+  neg: 6,
+  square: 7,
+  reciprocal: 8,
+  erf: 9,
+} as const;
+export type UnaryOpName = keyof typeof UNARY_OP;
+
+/** y[i] = g(x[i]) for i < n (exp and log within 1 ulp); y may equal x. */
+export function unary(rt: Runtime, opName: UnaryOpName, n: number, x: number, y: number, op: string = opName): void {
+  if (!Object.hasOwn(UNARY_OP, opName)) throw new ValueError(op, `unknown unary op '${String(opName)}'`);
+  checkCount(op, 'n', n);
+  checkBuf(rt, op, 'x', x, n);
+  checkBuf(rt, op, 'y', y, n);
+  rt.kernels.f32_unary(UNARY_OP[opName], n, x, y);
 }
 
 /** y[i] = alpha·x[i] + beta for i < n; y may equal x. */
