@@ -100,6 +100,13 @@ export const BACKWARD: Readonly<Record<string, BackwardRule>> = {
   unary: (dy, n, s) => [
     activationBackward(n.attrs.kind as ActivationKind, x0(n), n.output, dy, num(n, 'alpha'), s[0]?.existing()),
   ],
+  // Math functions: forward kernels, composite gradients.
+  exp: (dy, n) => [mul(dy, n.output)],
+  expm1: (dy, n) => [mul(dy, scale(n.output, 1, 1))],
+  log: (dy, n) => [div(dy, x0(n))],
+  log1p: (dy, n) => [div(dy, scale(x0(n), 1, 1))],
+  sqrt: (dy, n) => [scale(div(dy, n.output), 0.5)],
+  reciprocal: (dy, n) => [scale(mul(mul(dy, n.output), n.output), -1)],
   matMul: (dy, n, s) => matMulBackward(dy, x0(n), x1(n), n.attrs.transposeA === true, n.attrs.transposeB === true, s),
   sum: (dy, n) => [unreduce(dy, n, 1)],
   mean: (dy, n) => [unreduce(dy, n, num(n, 'factor'))],

@@ -7,7 +7,7 @@ import { ValueError } from '../../errors.js';
 import { dropIntermediates, record } from '../engine.js';
 import { empty, type Tensor } from '../tensor.js';
 import { add, mul, neg } from './binary.js';
-import { unaryBackward, unaryForward } from './kernels.js';
+import { mathForward, unaryBackward, unaryForward } from './kernels.js';
 
 /** Every elementwise function with a fused kernel pair. */
 export const ACTIVATION_KINDS = [
@@ -25,9 +25,6 @@ export const ACTIVATION_KINDS = [
   'gelu',
   'geluTanh',
   'geluSigmoid',
-  'exp',
-  'log',
-  'sqrt',
 ] as const;
 
 /** Name of an elementwise function (see {@link ACTIVATION_KINDS}). */
@@ -90,12 +87,30 @@ export const gelu = (x: Tensor): Tensor => unary(x, 'gelu');
 export const geluTanh = (x: Tensor): Tensor => unary(x, 'geluTanh');
 /** GELU, sigmoid approximation: x·σ(1.702x). */
 export const geluSigmoid = (x: Tensor): Tensor => unary(x, 'geluSigmoid');
+/** Elementwise math functions with a forward kernel; their gradients are composites (backward.ts). */
+export const MATH_KINDS = ['exp', 'expm1', 'log', 'log1p', 'sqrt', 'reciprocal'] as const;
+/** Name of an elementwise math function (see {@link MATH_KINDS}). */
+export type MathKind = (typeof MATH_KINDS)[number];
+
+/** y = g(x) elementwise for the math function `kind`, recorded under its own name. */
+function math(x: Tensor, kind: MathKind): Tensor {
+  const y = empty(x.shape, kind, x.runtime);
+  mathForward(x.runtime, kind, kind, x.size, x.ptr, y.ptr);
+  return record(kind, [x], y);
+}
+
 /** eˣ. */
-export const exp = (x: Tensor): Tensor => unary(x, 'exp');
+export const exp = (x: Tensor): Tensor => math(x, 'exp');
+/** eˣ − 1, accurate near 0. */
+export const expm1 = (x: Tensor): Tensor => math(x, 'expm1');
 /** Natural logarithm. */
-export const log = (x: Tensor): Tensor => unary(x, 'log');
+export const log = (x: Tensor): Tensor => math(x, 'log');
+/** log(1 + x), accurate near 0. */
+export const log1p = (x: Tensor): Tensor => math(x, 'log1p');
 /** Square root. */
-export const sqrt = (x: Tensor): Tensor => unary(x, 'sqrt');
+export const sqrt = (x: Tensor): Tensor => math(x, 'sqrt');
+/** 1/x. */
+export const reciprocal = (x: Tensor): Tensor => math(x, 'reciprocal');
 /** x², composite x·x (its gradient 2x·dy comes from mul's rule). */
 export const square = (x: Tensor): Tensor => mul(x, x);
 /** |x|, composite relu(x) + relu(−x) (exact; gradient sign(x), 0 at 0). */

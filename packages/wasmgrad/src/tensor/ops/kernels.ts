@@ -111,6 +111,18 @@ export function argmaxRows(
   reduceK.argmaxRows(rt, rows, cols, x, out, ldx, op);
 }
 
+/** y = g(x) over n values for the math function `kind` (exp, log, sqrt, ...). */
+export function mathForward(
+  rt: Runtime,
+  op: string,
+  kind: elementwiseK.UnaryOpName,
+  n: number,
+  x: number,
+  y: number,
+): void {
+  elementwiseK.unary(rt, kind, n, x, y, op);
+}
+
 /** The kernel's name for each elementwise function that has a fused kernel pair. */
 const KERNEL_ACTIVATION: Readonly<Record<string, elementwiseK.ActivationName>> = {
   linear: 'linear',
