@@ -223,11 +223,7 @@ fn nan_and_infinity_follow_ieee_limits() {
         assert!(y[0].is_nan() && dx[0].is_nan(), "{k:?}(NaN)");
         for i in 1..3 {
             let want = f_ref(k, x[i] as f64, 0.1);
-            let ok = if want.is_nan() {
-                y[i].is_nan()
-            } else {
-                y[i] == want as f32
-            };
+            let ok = if want.is_nan() { y[i].is_nan() } else { y[i] == want as f32 };
             // x·g(x) at −Inf: the limit 0 (f64 gives NaN for −Inf·0).
             let gated = matches!(
                 k,
