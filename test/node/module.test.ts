@@ -16,7 +16,9 @@ describe.each(['simd', 'scalar'])('the %s module', (build) => {
     const exported = Object.fromEntries(
       functions.map((e) => [e.name, (instance.exports[e.name] as (...args: unknown[]) => unknown).length]),
     );
-    const declared = Object.fromEntries(Object.entries(KERNEL_SIGNATURES).map(([name, params]) => [name, params.length]));
+    const declared = Object.fromEntries(
+      Object.entries(KERNEL_SIGNATURES).map(([name, params]) => [name, params.length]),
+    );
     expect(exported).toEqual(declared);
   });
 
