@@ -62,6 +62,10 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve
 export class Sequential extends SequentialBase {
   private compiled: Compiled | undefined;
   private step = 0;
+  /** The current batch's inputs and targets, and the last forward output (byte addresses). */
+  private batchX = 0;
+  private batchTarget = 0;
+  private lastOutput = 0;
   private ctx: { -readonly [K in keyof StepContext]: StepContext[K] } | undefined;
 
   constructor(args: SequentialArgs = {}) {
@@ -228,9 +232,11 @@ export class Sequential extends SequentialBase {
       const start = b * batchSize;
       const rows = Math.min(batchSize, trainN - start);
       const mark = rt.allocator.arenaMark();
-      const { x, target } = this.batchPointers(rt, ctx, data, order, shuffled, start, rows);
+      this.batchPointers(rt, ctx, data, order, shuffled, start, rows);
+      const target = this.batchTarget;
       ctx.step = this.step;
-      const { value, out } = this.lossAndBackward(ctx, x, target, rows, `epoch ${epoch}, batch ${b}`, mark);
+      const value = this.lossAndBackward(ctx, this.batchX, target, rows, epoch, b, mark);
+      const out = this.lastOutput;
       this.step++;
       optimizer.apply(rt, block.params, block.grads, block.trainableLength, this.step);
       sums[0] = (sums[0] as number) + value * rows;
@@ -270,9 +276,10 @@ export class Sequential extends SequentialBase {
     x: number,
     target: number,
     rows: number,
-    where: string,
+    epoch: number,
+    batch: number,
     mark: ReturnType<Runtime['allocator']['arenaMark']>,
-  ): { value: number; out: number } {
+  ): number {
     const { loss, plan } = this.compiled as Compiled;
     const rt = ctx.rt;
     const outLen = prod(this.outputShape);
@@ -284,12 +291,15 @@ export class Sequential extends SequentialBase {
     for (const w of regularized) value += penalty(rt, w.size, w.ptr, w.regularizer?.l1 ?? 0, w.regularizer?.l2 ?? 0);
     if (!Number.isFinite(value)) {
       rt.allocator.arenaReset(mark);
+      const where = epoch < 0 ? 'this batch' : `epoch ${epoch}, batch ${batch}`;
       throw new NonFiniteLossError('fit', `loss became ${value} at ${where}; weights keep their last finite values`);
     }
     this.backward(ctx, dOut, rows);
-    for (const w of regularized)
+    for (const w of regularized) {
       addPenaltyGrad(rt, w.size, w.ptr, w.grad, w.regularizer?.l1 ?? 0, w.regularizer?.l2 ?? 0);
-    return { value, out };
+    }
+    this.lastOutput = out;
+    return value;
   }
 
   /**
@@ -304,7 +314,7 @@ export class Sequential extends SequentialBase {
     try {
       const ctx = this.context(rt, true, plan.fusesActivation, 0);
       ctx.step = this.step;
-      const { value } = this.lossAndBackward(ctx, data.x, data.target, data.n, 'lossAndGradients', mark);
+      const value = this.lossAndBackward(ctx, data.x, data.target, data.n, -1, 0, mark);
       const grads = this.weights.map((w) => {
         const t = empty(w.shape, 'lossAndGradients', rt);
         rt.f32.copyWithin(t.ptr >>> 2, w.grad >>> 2, (w.grad >>> 2) + w.size);
@@ -327,7 +337,7 @@ export class Sequential extends SequentialBase {
     try {
       const ctx = this.context(rt, true, plan.fusesActivation, 0);
       ctx.step = this.step;
-      const { value } = this.lossAndBackward(ctx, data.x, data.target, data.n, 'trainOnBatch', mark);
+      const value = this.lossAndBackward(ctx, data.x, data.target, data.n, -1, 0, mark);
       this.step++;
       optimizer.apply(rt, block.params, block.grads, block.trainableLength, this.step);
       return value;
@@ -337,7 +347,10 @@ export class Sequential extends SequentialBase {
     }
   }
 
-  /** Pointers to one batch: in place for unshuffled data, gathered into the step arena otherwise. */
+  /**
+   * Points `batchX`/`batchTarget` at one batch: in place for unshuffled data, gathered into the
+   * step arena otherwise. (Fields rather than a returned object: the step loop allocates nothing.)
+   */
   private batchPointers(
     rt: Runtime,
     ctx: StepContext,
@@ -346,17 +359,19 @@ export class Sequential extends SequentialBase {
     shuffled: boolean,
     start: number,
     rows: number,
-  ): { x: number; target: number } {
+  ): void {
     if (!shuffled) {
-      return { x: data.x + 4 * start * data.xRowLen, target: data.target + 4 * start * data.targetRowLen };
+      this.batchX = data.x + 4 * start * data.xRowLen;
+      this.batchTarget = data.target + 4 * start * data.targetRowLen;
+      return;
     }
     const idx = ctx.alloc(rows);
-    new Uint32Array(rt.memory.buffer, idx, rows).set(order.subarray(start, start + rows));
-    const x = ctx.alloc(rows * data.xRowLen);
-    gatherRows(rt, rows, idx, data.xRowLen, data.x, data.n, x, 'fit');
-    const target = ctx.alloc(rows * data.targetRowLen);
-    gatherRows(rt, rows, idx, data.targetRowLen, data.target, data.n, target, 'fit');
-    return { x, target };
+    const u32 = rt.u32;
+    for (let r = 0; r < rows; r++) u32[(idx >>> 2) + r] = order[start + r] as number;
+    this.batchX = ctx.alloc(rows * data.xRowLen);
+    gatherRows(rt, rows, idx, data.xRowLen, data.x, data.n, this.batchX, 'fit');
+    this.batchTarget = ctx.alloc(rows * data.targetRowLen);
+    gatherRows(rt, rows, idx, data.targetRowLen, data.target, data.n, this.batchTarget, 'fit');
   }
 
   private accumulateMetrics(
@@ -424,8 +439,9 @@ export class Sequential extends SequentialBase {
       const rows = Math.min(batchSize, data.n - start);
       const mark = rt.allocator.arenaMark();
       try {
-        const { x, target } = this.batchPointers(rt, ctx, data, empty32, false, start, rows);
-        const out = this.forward(ctx, x, rows);
+        this.batchPointers(rt, ctx, data, empty32, false, start, rows);
+        const target = this.batchTarget;
+        const out = this.forward(ctx, this.batchX, rows);
         sums[0] = (sums[0] as number) + computeLoss(rt, plan, loss, rows * perSample, classes, out, target, 0) * rows;
         this.accumulateMetrics(
           rt,

@@ -31,6 +31,7 @@ export class Runtime {
   /** Packing workspace handed to every gemm call. */
   readonly gemmWorkspace: number;
   private view: Float32Array;
+  private viewU32: Uint32Array;
 
   constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, simd: boolean, maxBytes: number) {
     this.memory = memory;
@@ -42,6 +43,7 @@ export class Runtime {
     this.heapBase = heapBase;
     this.allocator = new Allocator(memory, heapBase, maxBytes);
     this.view = new Float32Array(memory.buffer);
+    this.viewU32 = new Uint32Array(memory.buffer);
     this.gemmWorkspace = this.allocator.alloc(4 * this.kernels.f32_gemm_workspace_len(), 'ready');
   }
 
@@ -49,6 +51,12 @@ export class Runtime {
   get f32(): Float32Array {
     if (this.view.buffer !== this.memory.buffer) this.view = new Float32Array(this.memory.buffer);
     return this.view;
+  }
+
+  /** A Uint32Array over the whole memory (indices, i32 labels), valid until the next allocation. */
+  get u32(): Uint32Array {
+    if (this.viewU32.buffer !== this.memory.buffer) this.viewU32 = new Uint32Array(this.memory.buffer);
+    return this.viewU32;
   }
 
   /** Allocates `count` f32 values and returns the byte address. */

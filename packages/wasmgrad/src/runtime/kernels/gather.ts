@@ -30,9 +30,11 @@ export function gatherRows(
   checkBytes(rt, op, 'indices', indices, 4 * count);
   checkBytes(rt, op, 'src', src, 4 * srcRows * rowLen);
   checkBytes(rt, op, 'dst', dst, 4 * count * rowLen);
-  const idx = new Uint32Array(rt.memory.buffer, indices, count);
+  const u32 = rt.u32;
+  const first = indices >>> 2;
   for (let r = 0; r < count; r++) {
-    if ((idx[r] as number) >= srcRows) throw new ValueError(op, `index ${idx[r]} at ${r} is outside [0, ${srcRows})`);
+    const i = u32[first + r] as number;
+    if (i >= srcRows) throw new ValueError(op, `index ${i} at ${r} is outside [0, ${srcRows})`);
   }
   rt.kernels.f32_gather_rows(count, indices, rowLen, src, dst);
 }
