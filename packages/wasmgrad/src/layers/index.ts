@@ -3,12 +3,18 @@
  * @module
  */
 import type { ActivationIdentifier } from './activations.js';
+import { Conv2D, type Conv2DArgs } from './conv.js';
+import { Dropout, type DropoutArgs, Flatten, Reshape } from './core.js';
 import { ActivationLayer, Dense, type DenseArgs } from './dense.js';
 import type { LayerArgs } from './layer.js';
+import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type Pooling2DArgs } from './pooling.js';
 
 export { ACTIVATION_NAMES, type ActivationIdentifier, type ActivationName } from './activations.js';
+export { Conv2D, type Conv2DArgs, type Size2 } from './conv.js';
+export { Dropout, type DropoutArgs, Flatten, Reshape } from './core.js';
 export { ActivationLayer as Activation, Dense, type DenseArgs } from './dense.js';
 export { Layer, type LayerArgs, type LayerWeight } from './layer.js';
+export { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type Pooling2DArgs } from './pooling.js';
 
 /** A densely connected layer: activation(x·W + b). */
 export function dense(args: DenseArgs): Dense {
@@ -18,4 +24,39 @@ export function dense(args: DenseArgs): Dense {
 /** Applies an activation function (by name) to its input. */
 export function activation(args: LayerArgs & { activation: ActivationIdentifier }): ActivationLayer {
   return new ActivationLayer(args);
+}
+
+/** 2-D convolution over NHWC images with an HWIO kernel: activation(conv2d(x, W) + b). */
+export function conv2d(args: Conv2DArgs): Conv2D {
+  return new Conv2D(args);
+}
+
+/** Max over each poolSize window of NHWC images. */
+export function maxPooling2d(args: Pooling2DArgs = {}): MaxPooling2D {
+  return new MaxPooling2D(args);
+}
+
+/** Mean over each poolSize window of NHWC images (cells inside the image). */
+export function averagePooling2d(args: Pooling2DArgs = {}): AveragePooling2D {
+  return new AveragePooling2D(args);
+}
+
+/** Mean over all pixels per channel: [h, w, c] → [c]. */
+export function globalAveragePooling2d(args: LayerArgs = {}): GlobalAveragePooling2D {
+  return new GlobalAveragePooling2D(args);
+}
+
+/** Flattens each sample to one axis. */
+export function flatten(args: LayerArgs = {}): Flatten {
+  return new Flatten(args);
+}
+
+/** Reshapes each sample to targetShape (one entry may be -1). */
+export function reshape(args: LayerArgs & { targetShape: number[] }): Reshape {
+  return new Reshape(args);
+}
+
+/** Inverted dropout, active only in training; masks reproducible from the seeds and the step. */
+export function dropout(args: DropoutArgs): Dropout {
+  return new Dropout(args);
 }

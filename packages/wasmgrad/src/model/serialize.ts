@@ -1,6 +1,9 @@
 import { ValueError } from '../errors.js';
+import { Conv2D } from '../layers/conv.js';
+import { Dropout, Flatten, Reshape } from '../layers/core.js';
 import { ActivationLayer, Dense } from '../layers/dense.js';
 import type { Layer } from '../layers/layer.js';
+import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D } from '../layers/pooling.js';
 import { Sequential } from './model.js';
 import type { ModelJSON } from './sequential.js';
 
@@ -11,6 +14,13 @@ import type { ModelJSON } from './sequential.js';
 const LAYER_CLASSES: Record<string, (config: Record<string, unknown>) => Layer> = {
   Dense: (c) => new Dense(c as never),
   Activation: (c) => new ActivationLayer(c as never),
+  Conv2D: (c) => new Conv2D(c as never),
+  MaxPooling2D: (c) => new MaxPooling2D(c as never),
+  AveragePooling2D: (c) => new AveragePooling2D(c as never),
+  GlobalAveragePooling2D: (c) => new GlobalAveragePooling2D(c as never),
+  Flatten: (c) => new Flatten(c as never),
+  Reshape: (c) => new Reshape(c as never),
+  Dropout: (c) => new Dropout(c as never),
 };
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>

@@ -1,0 +1,214 @@
+import { fmtShape, ShapeError, ValueError } from '../errors.js';
+import { getInitializer, type Initializer, initializerConfig } from '../initializers/initializers.js';
+import { getRegularizer, type Regularizer } from '../regularizers/regularizers.js';
+import {
+  type Conv2dGeometry,
+  conv2dBackwardBias,
+  conv2dBackwardFilter,
+  conv2dBackwardInput,
+  conv2dForward,
+  conv2dGeometry,
+  conv2dWorkspaceLength,
+  convSizes,
+} from '../runtime/kernels/conv.js';
+import {
+  type Activation,
+  type ActivationIdentifier,
+  activationBackward,
+  activationConfig,
+  activationForward,
+  getActivation,
+} from './activations.js';
+import { Layer, type LayerArgs, type LayerWeight, type StepContext } from './layer.js';
+
+/** A size given for both spatial axes at once, or per axis as [height, width]. */
+export type Size2 = number | readonly [number, number] | number[];
+
+/** Options of {@link Conv2D}, as in tfjs-layers (NHWC, HWIO kernel). */
+export interface Conv2DArgs extends LayerArgs {
+  /** Number of output channels. */
+  filters: number;
+  /** Window size [height, width] (or one number for both). */
+  kernelSize: Size2;
+  /** Default 1. */
+  strides?: Size2;
+  /** 'valid' (default) or 'same' (TensorFlow's split, the extra cell at the end). */
+  padding?: 'valid' | 'same';
+  /** Default 1. */
+  dilationRate?: Size2;
+  /** Applied to conv(x) + b (default linear). */
+  activation?: ActivationIdentifier;
+  /** Whether to add a bias per filter (default true). */
+  useBias?: boolean;
+  /** Default glorotUniform. */
+  kernelInitializer?: Initializer | string;
+  /** Default zeros. */
+  biasInitializer?: Initializer | string;
+  kernelRegularizer?: Regularizer;
+  biasRegularizer?: Regularizer;
+}
+
+/** [a, b] from a number or a pair of positive integers; ValueError naming the option otherwise. */
+export function size2(op: string, name: string, v: unknown, fallback: number): [number, number] {
+  const pair = v === undefined || v === null ? [fallback, fallback] : typeof v === 'number' ? [v, v] : v;
+  if (
+    !Array.isArray(pair) ||
+    pair.length !== 2 ||
+    pair.some((d) => !Number.isSafeInteger(d) || (d as number) < 1 || (d as number) > 2 ** 31 - 1)
+  ) {
+    throw new ValueError(op, `${name} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return [pair[0] as number, pair[1] as number];
+}
+
+/** 'valid' or 'same' (the layers' padding option); ValueError otherwise. */
+export function layerPadding(op: string, v: unknown): 'valid' | 'same' {
+  const p = v ?? 'valid';
+  if (p !== 'valid' && p !== 'same')
+    throw new ValueError(op, `padding must be 'valid' or 'same', got ${JSON.stringify(v)}`);
+  return p;
+}
+
+/** Checks that a per-sample input shape is [height, width, channels]. */
+export function checkImageShape(op: string, inputShape: readonly number[]): [number, number, number] {
+  if (inputShape.length !== 3) {
+    throw new ShapeError(
+      op,
+      `expects inputs of shape [batch, height, width, channels] (rank 4), got per-sample shape ${fmtShape(inputShape)} (rank ${inputShape.length + 1} with the batch)`,
+    );
+  }
+  return inputShape as [number, number, number];
+}
+
+/**
+ * 2-D convolution over NHWC images with an HWIO kernel: y = activation(conv2d(x, W) + b).
+ * Forward and both backward passes are the im2col+gemm kernels of runtime/kernels/conv.ts; the
+ * bias is added in the forward kernel's store, the activation by the elementwise kernel.
+ */
+export class Conv2D extends Layer {
+  readonly className = 'Conv2D';
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: 'valid' | 'same';
+  readonly dilationRate: [number, number];
+  readonly activation: Activation;
+  readonly useBias: boolean;
+  readonly kernelInitializer: Initializer;
+  readonly biasInitializer: Initializer;
+  readonly kernelRegularizer: Regularizer | undefined;
+  readonly biasRegularizer: Regularizer | undefined;
+  private kernel!: LayerWeight;
+  private bias: LayerWeight | undefined;
+  private geometry: Conv2dGeometry | undefined;
+  private workLength = 0;
+  private x = 0;
+  private z = 0;
+  private y = 0;
+
+  constructor(args: Conv2DArgs) {
+    super(args, 'conv2d');
+    if (!Number.isSafeInteger(args?.filters) || args.filters <= 0) {
+      throw new ValueError(this.name, `filters must be a positive integer, got ${args?.filters}`);
+    }
+    this.filters = args.filters;
+    if (args.kernelSize === undefined) throw new ValueError(this.name, 'kernelSize is required');
+    this.kernelSize = size2(this.name, 'kernelSize', args.kernelSize, 1);
+    this.strides = size2(this.name, 'strides', args.strides, 1);
+    this.dilationRate = size2(this.name, 'dilationRate', args.dilationRate, 1);
+    this.padding = layerPadding(this.name, args.padding);
+    this.activation = getActivation(args.activation, this.name);
+    this.useBias = args.useBias ?? true;
+    this.kernelInitializer = getInitializer(args.kernelInitializer, 'glorotUniform', this.name);
+    this.biasInitializer = getInitializer(args.biasInitializer, 'zeros', this.name);
+    this.kernelRegularizer = getRegularizer(args.kernelRegularizer);
+    this.biasRegularizer = getRegularizer(args.biasRegularizer);
+  }
+
+  private geometryFor(inputShape: readonly number[], batch: number): Conv2dGeometry {
+    const [h, w, c] = checkImageShape(this.name, inputShape);
+    return conv2dGeometry(
+      [batch, h, w, c],
+      [this.kernelSize[0], this.kernelSize[1], c, this.filters],
+      { strides: this.strides, padding: this.padding, dilations: this.dilationRate },
+      this.name,
+    );
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    const g = this.geometryFor(inputShape, 1);
+    return [g.outHeight, g.outWidth, this.filters];
+  }
+
+  protected override declareWeights(inputShape: readonly number[]): void {
+    const c = inputShape[2] as number;
+    this.kernel = this.addWeight(
+      'kernel',
+      [this.kernelSize[0], this.kernelSize[1], c, this.filters],
+      this.kernelInitializer,
+      this.kernelRegularizer,
+    );
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInitializer, this.biasRegularizer);
+  }
+
+  /** The geometry for `batch` samples (cached: batch sizes rarely change). */
+  private geometryOf(ctx: StepContext, batch: number): Conv2dGeometry {
+    if (this.geometry?.batch !== batch) {
+      this.geometry = this.geometryFor(this.inputShape as number[], batch);
+      this.workLength = conv2dWorkspaceLength(ctx.rt, this.geometry);
+    }
+    return this.geometry;
+  }
+
+  forward(ctx: StepContext, x: number, batch: number): number {
+    const g = this.geometryOf(ctx, batch);
+    const n = convSizes(g).y;
+    this.x = x;
+    this.z = ctx.alloc(n);
+    const work = ctx.alloc(this.workLength);
+    conv2dForward(ctx.rt, g, x, this.kernel.ptr, this.bias ? this.bias.ptr : 0, this.z, work, this.name);
+    if (this.activation.name === 'linear') {
+      this.y = this.z;
+      return this.y;
+    }
+    this.y = ctx.alloc(n);
+    activationForward(ctx.rt, this.activation, n / this.filters, this.filters, this.z, this.y);
+    return this.y;
+  }
+
+  backward(ctx: StepContext, dy: number, batch: number, needDx: boolean): number {
+    const { rt } = ctx;
+    const g = this.geometryOf(ctx, batch);
+    const s = convSizes(g);
+    let dz = dy;
+    if (this.activation.name !== 'linear') {
+      dz = ctx.alloc(s.y);
+      activationBackward(rt, this.activation, s.rows, this.filters, this.z, this.y, dy, dz);
+    }
+    const work = ctx.alloc(this.workLength);
+    if (this.kernel.trainable && this.trainable) {
+      conv2dBackwardFilter(rt, g, this.x, dz, this.kernel.grad, work, this.name);
+      if (this.bias) conv2dBackwardBias(rt, dz, s.rows, this.filters, this.bias.grad, this.name);
+    }
+    if (!needDx) return 0;
+    const dx = ctx.alloc(s.x);
+    conv2dBackwardInput(rt, g, dz, this.kernel.ptr, dx, work, this.name);
+    return dx;
+  }
+
+  getConfig(): Record<string, unknown> {
+    return {
+      filters: this.filters,
+      kernelSize: [...this.kernelSize],
+      strides: [...this.strides],
+      padding: this.padding,
+      dilationRate: [...this.dilationRate],
+      activation: activationConfig(this.activation),
+      useBias: this.useBias,
+      kernelInitializer: initializerConfig(this.kernelInitializer),
+      biasInitializer: initializerConfig(this.biasInitializer),
+      kernelRegularizer: this.kernelRegularizer ? { className: 'L1L2', config: { ...this.kernelRegularizer } } : null,
+      biasRegularizer: this.biasRegularizer ? { className: 'L1L2', config: { ...this.biasRegularizer } } : null,
+    };
+  }
+}
