@@ -35,6 +35,9 @@ export class RuntimeStateError extends WasmgradError {}
 /** A tensor used after dispose(). */
 export class DisposedError extends WasmgradError {}
 
+/** A worker that crashed, exited or was terminated: its pending and later calls reject with this. */
+export class WorkerError extends WasmgradError {}
+
 /** Formats a shape for messages: `[2,3]`. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;

@@ -35,6 +35,7 @@ export { simdSupported, type WasmSource } from './runtime/loader.js';
 export { createRuntime, Runtime, type RuntimeOptions, runtime } from './runtime/runtime.js';
 // ---- tensors, ops, autograd ----
 export * from './tensor/index.js';
+export * as worker from './worker/index.js';
 
 import { type RuntimeOptions, ready as readyRuntime } from './runtime/runtime.js';
 

@@ -75,9 +75,13 @@ export class SequentialBase {
     return this.layers.flatMap((l) => l.weights);
   }
 
-  /** Builds every layer and allocates and initializes the weights (once). */
-  build(rt: Runtime = runtime()): void {
+  /**
+   * Builds every layer and allocates and initializes the weights (once), in `target` (default: the
+   * default runtime, looked up only when building, so a model built elsewhere never needs it).
+   */
+  build(target?: Runtime): void {
     if (this.block) return;
+    const rt = target ?? runtime();
     if (this.layers.length === 0) throw new ValueError(this.name, 'the model has no layers');
     let shape = this.inputShape;
     for (const layer of this.layers) {

@@ -8,15 +8,18 @@
  *   `node:worker_threads`, then `Comlink.wrap(nodeEndpoint(worker))`; the API is exposed on
  *   `parentPort` through comlink's Node adapter.
  *
+ * Besides kernel calls (matMul), the worker trains one model (init, fit, evaluate, predict,
+ * getWeights, stop; see ./host.ts); `wg.worker.spawn` (./spawn.ts) is the client that drives it.
+ *
  * In a Web Worker the API is exposed synchronously, before any await, so that the first messages
  * are not missed; the wasm module loads lazily on `ready()` (or on the first kernel call).
  * @module
  */
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
-import { fmtShape, ShapeError } from '../errors.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import { matMul as matMulTensors } from '../tensor/matmul.js';
-import { checkShape, empty, sizeOf, type Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { tensorFrom, trainerMethods } from './host.js';
 
 /**
  * Options of {@link WorkerApi.ready}: those of `wg.ready()` that survive structured cloning (a
@@ -29,6 +32,48 @@ export interface WorkerReadyOptions {
   simd?: boolean;
   /** Upper bound of the wasm memory in bytes. */
   maxMemoryBytes?: number;
+}
+
+/** A tensor as it crosses threads: its values (transferred, not copied) and its shape. */
+export interface TensorData {
+  values: Float32Array;
+  shape: number[];
+}
+
+/** An optimizer as it crosses threads: a name ('adam') or `{ className: 'Adam', config }`. */
+export type OptimizerSpec = string | { className: string; config?: Record<string, unknown> };
+
+/** compile options that survive structured cloning (optimizer objects travel as specs). */
+export interface WorkerCompileArgs {
+  optimizer: OptimizerSpec;
+  loss: string | { name: string; fromLogits?: boolean; delta?: number };
+  metrics?: string[] | string;
+}
+
+/** fit options of the worker: those of `model.fit` without callbacks, plus the progress throttle. */
+export interface WorkerFitArgs {
+  epochs?: number;
+  batchSize?: number;
+  shuffle?: boolean;
+  validationSplit?: number;
+  validationData?: [TensorData, TensorData];
+  initialEpoch?: number;
+  seed?: number;
+  /** Least time between two progress events in ms (default 100); the last epoch is always sent. */
+  progressIntervalMs?: number;
+}
+
+/** A progress event: the logs of an epoch that just ended. */
+export interface ProgressEvent {
+  epoch: number;
+  logs: Record<string, number>;
+}
+
+/** What fit in a worker returns: the History values, and whether stop() ended it early. */
+export interface WorkerHistory {
+  epoch: number[];
+  history: Record<string, number[]>;
+  stopped: boolean;
 }
 
 /** What the worker exposes. Seen through `Comlink.wrap`, every method returns a promise. */
@@ -44,6 +89,28 @@ export interface WorkerApi {
     bValues: ArrayLike<number>,
     bShape: readonly number[],
   ): Promise<Float32Array>;
+  /**
+   * Builds the worker's model from its JSON topology and weights (in getWeights order) and
+   * compiles it when `compile` is given. Replaces any earlier model of this worker.
+   */
+  init(modelJSON: unknown, weights: Float32Array[], compile?: WorkerCompileArgs): Promise<{ params: number }>;
+  /** (Re)compiles the worker's model. */
+  compile(args: WorkerCompileArgs): Promise<void>;
+  /** Trains the worker's model; `progress` (a Comlink.proxy) receives throttled epoch events. */
+  fit(
+    x: TensorData,
+    y: TensorData,
+    args?: WorkerFitArgs,
+    progress?: (event: ProgressEvent) => void,
+  ): Promise<WorkerHistory>;
+  /** Loss and metrics over a dataset. */
+  evaluate(x: TensorData, y: TensorData, args?: { batchSize?: number }): Promise<Record<string, number>>;
+  /** Outputs for a batch of inputs; the values are transferred back. */
+  predict(x: TensorData, args?: { batchSize?: number }): Promise<TensorData>;
+  /** Copies of the weights in layer order; the values are transferred back. */
+  getWeights(): Promise<TensorData[]>;
+  /** Ends a running fit after its current batch (fit yields between batches, so this is heard). */
+  stop(): Promise<void>;
 }
 
 let loading: Promise<Runtime> | undefined;
@@ -51,20 +118,6 @@ let loading: Promise<Runtime> | undefined;
 function currentRuntime(): Promise<Runtime> {
   loading ??= createRuntime();
   return loading;
-}
-
-/** Copies values into a new tensor of `shape` in `rt`, checking that they fill the shape. */
-function tensorFrom(rt: Runtime, values: ArrayLike<number>, shape: readonly number[], op: string): Tensor {
-  if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
-    throw new ShapeError(op, `values must be an array or typed array, got ${String(values)}`);
-  }
-  checkShape(op, shape);
-  if (values.length !== sizeOf(shape)) {
-    throw new ShapeError(op, `${values.length} values do not fill shape ${fmtShape(shape)} (${sizeOf(shape)} values)`);
-  }
-  const t = empty(shape, op, rt);
-  rt.write(t.ptr, values);
-  return t;
 }
 
 /** The API object exposed to the spawning thread. */
@@ -102,6 +155,8 @@ export const workerApi: WorkerApi = {
       for (const t of made) t.dispose();
     }
   },
+
+  ...trainerMethods(currentRuntime),
 };
 
 interface NodeGlobals {
