@@ -11,12 +11,16 @@ const deno = `${root}node_modules/.bin/deno`;
 const suite = 'test/deno';
 const TIMEOUT_MS = 90_000;
 
-/** Every test the Deno suite must report as passed (names as in test/deno/matmul_test.ts). */
-const EXPECTED = ['simd', 'scalar'].flatMap((build) => [
-  `deno · ${build} · matMul vs reference`,
-  `deno · ${build} · bad input throws a ShapeError`,
-  `deno worker · ${build} · matMul vs reference`,
-]);
+/** Every test the Deno suite must report as passed (names as in test/deno/*_test.ts). */
+const EXPECTED = [
+  ...['simd', 'scalar'].flatMap((build) => [
+    `deno · ${build} · matMul vs reference`,
+    `deno · ${build} · bad input throws a ShapeError`,
+    `deno worker · ${build} · matMul vs reference`,
+  ]),
+  'deno trainer · fit in a worker with progress, predictions equal the pulled model',
+  'deno trainer · stop() ends a long fit, terminate() rejects a pending fit with a WorkerError',
+];
 
 interface Run {
   code: number | null;
@@ -89,7 +93,7 @@ describe('deno', () => {
       if (!existsSync(file)) throw new Error(`${file} is missing: run pnpm install and build the package first`);
     }
     [check, test] = await Promise.all([
-      runDeno(['check', `${suite}/matmul_test.ts`]),
+      runDeno(['check', `${suite}/matmul_test.ts`, `${suite}/trainer_test.ts`]),
       runDeno(['test', '--no-check', '--allow-read', '--reporter=tap', suite]),
     ]);
   }, 2 * TIMEOUT_MS);
