@@ -1,7 +1,8 @@
 // The in-browser half of the Chromium suite (driven by test/node/browser.test.ts): matMul of the
-// compiled package against the f64 reference for both wasm builds, typed errors on bad input, and
-// the package's worker entry in a module Web Worker through comlink. Each check resolves to
-// { name, ok, ms, error? }; window.wasmgradChecks resolves to all of them.
+// compiled package against the f64 reference for both wasm builds, typed errors on bad input, the
+// package's worker entry in a module Web Worker through comlink, and wg.worker.spawn training there
+// (progress, pull, stop, terminate). Each check resolves to { name, ok, ms, error? };
+// window.wasmgradChecks resolves to all of them.
 import * as Comlink from '/node_modules/comlink/dist/esm/comlink.mjs';
 import * as wg from '/packages/wasmgrad/dist/index.js';
 // The test server compiles this TypeScript module to JavaScript on the fly.
@@ -129,6 +130,107 @@ async function matMulInWorker(simd, build) {
   }
 }
 
+/** Two interleaved spirals, `n` points each, as [2n, 2] inputs and one-hot [2n, 2] targets. */
+function spirals(n) {
+  const xs = [];
+  const ys = [];
+  for (let c = 0; c < 2; c++) {
+    for (let i = 0; i < n; i++) {
+      const r = (i / n) * 1.0 + 0.05;
+      const t = (i / n) * 2.5 * Math.PI + c * Math.PI;
+      xs.push(r * Math.cos(t), r * Math.sin(t));
+      ys.push(c === 0 ? 1 : 0, c === 0 ? 0 : 1);
+    }
+  }
+  return { x: { values: xs, shape: [2 * n, 2] }, y: { values: ys, shape: [2 * n, 2] } };
+}
+
+/** A small spirals classifier in a worker started by wg.worker.spawn. */
+async function spawnSpirals(seed) {
+  await wg.ready();
+  wg.setSeed(seed);
+  const model = wg.sequential([
+    wg.layers.dense({ units: 16, activation: 'tanh', inputShape: [2] }),
+    wg.layers.dense({ units: 2, activation: 'softmax' }),
+  ]);
+  return wg.worker.spawn(model, {
+    compile: { optimizer: wg.optimizers.adam({ learningRate: 0.02 }), loss: 'categoricalCrossentropy' },
+  });
+}
+
+const bits = (values) => Array.from(new Uint32Array(Float32Array.from(values).buffer)).join();
+
+/** spawn → fit with progress events → predictions of the worker equal the pulled model's. */
+async function trainerFitAndPull() {
+  const trainer = await spawnSpirals(1);
+  try {
+    const { x, y } = spirals(50);
+    const epochs = [];
+    const history = await trainer.fit(x, y, {
+      epochs: 20,
+      batchSize: 10,
+      progressIntervalMs: 0,
+      onProgress: (e) => epochs.push(e.epoch),
+    });
+    assert(history.epoch.length === 20 && !history.stopped, `fit ran ${history.epoch.length} epochs`);
+    assert(epochs.join() === history.epoch.join(), `progress epochs ${epochs} differ from ${history.epoch}`);
+    const losses = history.history.loss;
+    assert(losses[19] < losses[0], `loss did not fall: ${losses[0]} → ${losses[19]}`);
+    const pulled = await trainer.pull();
+    const inputs = wg.tensor(
+      Float32Array.from({ length: 2 * 32 }, (_, i) => Math.sin(i * 0.37)),
+      [32, 2],
+    );
+    const remote = await trainer.predict(inputs);
+    const here = pulled.predict(inputs);
+    assert(remote.shape.join() === here.shape.join(), `shapes ${remote.shape} and ${here.shape}`);
+    assert(bits(remote.values) === bits(here.dataSync()), 'worker and pulled predictions differ');
+    pulled.dispose();
+  } finally {
+    await trainer.terminate();
+  }
+}
+
+/** stop() ends a long fit early; terminate() rejects a pending fit with a WorkerError. */
+async function trainerStopAndTerminate() {
+  const trainer = await spawnSpirals(2);
+  try {
+    const { x, y } = spirals(100);
+    let stopAt = 0;
+    const history = await trainer.fit(x, y, {
+      epochs: 1_000_000,
+      batchSize: 8,
+      onProgress: () => {
+        if (stopAt) return;
+        stopAt = performance.now();
+        void trainer.stop();
+      },
+    });
+    const late = performance.now() - stopAt;
+    assert(history.stopped && history.epoch.length < 1000, `stop: ${history.epoch.length} epochs`);
+    assert(late < 1000, `fit ended ${late.toFixed(0)} ms after stop()`);
+    let started = () => {};
+    const progressed = new Promise((resolve) => {
+      started = resolve;
+    });
+    const pending = trainer.fit(x, y, { epochs: 1_000_000, batchSize: 8, onProgress: () => started() });
+    pending.catch(() => {});
+    await progressed;
+    const t0 = performance.now();
+    await trainer.terminate();
+    let caught;
+    try {
+      await pending;
+    } catch (err) {
+      caught = err;
+    }
+    assert(caught instanceof wg.WorkerError, `expected a WorkerError, got ${caught}`);
+    assert(performance.now() - t0 < 1000, 'the pending fit was not rejected within a second');
+  } finally {
+    await trainer.terminate();
+  }
+}
+
 async function runChecks() {
   const results = [];
   await check(results, 'chromium · page is cross-origin isolated', async () => {
@@ -146,6 +248,12 @@ async function runChecks() {
     await check(results, `chromium · ${build} · bad input throws a ShapeError`, () => badInputInPage(simd));
     await check(results, `chromium worker · ${build} · matMul vs reference`, () => matMulInWorker(simd, build));
   }
+  await check(results, 'chromium trainer · fit in a worker with progress, predictions equal the pulled model', () =>
+    trainerFitAndPull(),
+  );
+  await check(results, 'chromium trainer · stop() ends a long fit, terminate() rejects a pending fit', () =>
+    trainerStopAndTerminate(),
+  );
   return results;
 }
 

@@ -25,6 +25,8 @@ const EXPECTED = [
     `chromium · ${build} · bad input throws a ShapeError`,
     `chromium worker · ${build} · matMul vs reference`,
   ]),
+  'chromium trainer · fit in a worker with progress, predictions equal the pulled model',
+  'chromium trainer · stop() ends a long fit, terminate() rejects a pending fit',
 ];
 
 interface CheckResult {
