@@ -211,6 +211,45 @@ describe('wg.worker.spawn in Node worker_threads', () => {
     expect(p.shape).toEqual([1, 2]);
   });
 
+  it('trainer · pause() holds a fit (weights stay put), resume() lets it go on', async () => {
+    const trainer = await spawn(spiralModel(15), { compile: { optimizer: 'adam', loss: 'categoricalCrossentropy' } });
+    const { x, y } = spirals(100, 6);
+    const events: number[] = [];
+    let first: () => void = () => {};
+    const progressed = new Promise<void>((resolve) => {
+      first = resolve;
+    });
+    const fit = settleTime(
+      trainer.fit(x, y, {
+        epochs: 1_000_000,
+        batchSize: 8,
+        progressIntervalMs: 0,
+        onProgress: (e) => {
+          events.push(e.epoch);
+          first();
+        },
+      }),
+    );
+    await progressed;
+    await trainer.pause();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const held = await trainer.getWeights();
+    const heldEvents = events.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await trainer.getWeights()).map((w) => bits(w.values))).toEqual(held.map((w) => bits(w.values)));
+    expect(events.length).toBe(heldEvents);
+    await trainer.resume();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(events.length).toBeGreaterThan(heldEvents);
+    expect((await trainer.getWeights()).map((w) => bits(w.values))).not.toEqual(held.map((w) => bits(w.values)));
+    // stop() also ends a paused fit.
+    await trainer.pause();
+    await trainer.stop();
+    const result = await fit;
+    expect(result.ok, String(result.error)).toBe(true);
+    expect(result.value?.stopped).toBe(true);
+  });
+
   it('trainer · errors keep their type across the thread and the worker stays usable', async () => {
     const trainer = await spawn(xorModel(8), { compile: XOR_COMPILE });
     await expect(trainer.predict({ values: [1, 2, 3], shape: [1, 3] })).rejects.toBeInstanceOf(wg.ValueError);

@@ -111,6 +111,10 @@ export interface WorkerApi {
   getWeights(): Promise<TensorData[]>;
   /** Ends a running fit after its current batch (fit yields between batches, so this is heard). */
   stop(): Promise<void>;
+  /** Holds a running fit after its current batch until resume() (or stop()). */
+  pause(): Promise<void>;
+  /** Lets a paused fit go on. */
+  resume(): Promise<void>;
 }
 
 let loading: Promise<Runtime> | undefined;

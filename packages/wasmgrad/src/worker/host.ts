@@ -66,13 +66,19 @@ function toTensorData(t: Tensor): TensorData {
 /** Longest time a fit in the worker runs without letting messages (stop, getWeights) in. */
 const YIELD_MS = 50;
 
-type TrainerMethods = Pick<WorkerApi, 'init' | 'compile' | 'fit' | 'evaluate' | 'predict' | 'getWeights' | 'stop'>;
+type TrainerMethods = Omit<WorkerApi, 'ready' | 'simd' | 'matMul'>;
 
 /** The trainer methods over the worker's runtime, given by `getRuntime`. */
 export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMethods {
   let state: { model: Sequential; rt: Runtime } | undefined;
   let fitting = false;
   let stopRequested = false;
+  /** Set while paused: the fit waits on it after each batch. */
+  let gate: { paused: Promise<void>; resume: () => void } | undefined;
+  const openGate = () => {
+    gate?.resume();
+    gate = undefined;
+  };
 
   /** The model, when one is loaded and no fit runs (a fit shares the model's step buffers). */
   const idleModel = (op: string) => {
@@ -144,6 +150,7 @@ export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMetho
       // the last event is awaited before fit returns so that it arrives before fit's result.
       let lastYield = performance.now();
       const callback: Callback = {
+        onBatchEnd: () => gate?.paused,
         async onEpochEnd(epoch, logs = {}) {
           const now = performance.now();
           if (progress && (now - lastSent >= interval || epoch === epochs - 1 || stopRequested)) {
@@ -177,6 +184,7 @@ export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMetho
         });
       } finally {
         fitting = false;
+        openGate();
         (progress as Partial<Comlink.Remote<unknown>> | undefined)?.[Comlink.releaseProxy]?.();
       }
     },
@@ -208,6 +216,20 @@ export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMetho
       if (!fitting || !state) return;
       stopRequested = true;
       state.model.stopTraining = true;
+      openGate();
+    },
+
+    async pause() {
+      if (!fitting || gate) return;
+      let resume: () => void = () => {};
+      const paused = new Promise<void>((resolve) => {
+        resume = resolve;
+      });
+      gate = { paused, resume };
+    },
+
+    async resume() {
+      openGate();
     },
   };
 }

@@ -72,6 +72,13 @@ export interface Trainer {
   compile(args: CompileArgs): Promise<void>;
   /** Ends a running fit after its current batch; the fit resolves with `stopped: true`. */
   stop(): Promise<void>;
+  /**
+   * Holds a running fit after its current batch until {@link Trainer.resume} (stop() also ends a
+   * paused fit). getWeights works while paused; predict and evaluate reject until the fit ends.
+   */
+  pause(): Promise<void>;
+  /** Lets a paused fit go on. */
+  resume(): Promise<void>;
   /** Ends the worker; pending and later calls reject with a {@link WorkerError}. */
   terminate(): Promise<void>;
 }
@@ -320,6 +327,14 @@ class WorkerTrainer implements Trainer {
 
   stop(): Promise<void> {
     return this.call('worker.stop', () => this.api.stop());
+  }
+
+  pause(): Promise<void> {
+    return this.call('worker.pause', () => this.api.pause());
+  }
+
+  resume(): Promise<void> {
+    return this.call('worker.resume', () => this.api.resume());
   }
 
   async terminate(): Promise<void> {
