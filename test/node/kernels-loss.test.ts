@@ -11,37 +11,8 @@ import {
   sparseSoftmaxCrossEntropy,
 } from '../../packages/wasmgrad/src/runtime/kernels/loss.js';
 import type { Runtime } from '../../packages/wasmgrad/src/runtime/runtime.js';
+import { nanBuf, numericGrad, put, putI32, randArray } from '../shared/buffers.js';
 import { assertClose, seededRandom } from '../shared/tolerance.js';
-
-type Rt = Runtime;
-const put = (rt: Rt, values: ArrayLike<number>) => {
-  const p = rt.allocF32(Math.max(1, values.length), 'test');
-  rt.write(p, values);
-  return p;
-};
-const putI32 = (rt: Rt, values: ArrayLike<number>) => {
-  const p = rt.allocF32(Math.max(1, values.length), 'test');
-  new Int32Array(rt.memory.buffer, p, values.length).set(Array.from(values));
-  return p;
-};
-const nanBuf = (rt: Rt, n: number) => put(rt, new Float32Array(n).fill(Number.NaN));
-const randArray = (rand: (lo?: number, hi?: number) => number, n: number, lo = -1, hi = 1) =>
-  Array.from({ length: n }, () => Math.fround(rand(lo, hi)));
-
-function numericGrad(f: (x: Float64Array) => number, x: ArrayLike<number>, h = 1e-6): Float64Array {
-  const v = Float64Array.from(x);
-  const g = new Float64Array(v.length);
-  for (let k = 0; k < v.length; k++) {
-    const old = v[k] as number;
-    v[k] = old + h;
-    const up = f(v);
-    v[k] = old - h;
-    const down = f(v);
-    v[k] = old;
-    g[k] = (up - down) / (2 * h);
-  }
-  return g;
-}
 
 // ---- f64 references: each returns the loss averaged over rows (the kernels' contract) ----
 

@@ -7,18 +7,9 @@ import {
   layerNorm,
   layerNormBackward,
 } from '../../packages/wasmgrad/src/runtime/kernels/norm.js';
-import type { Runtime } from '../../packages/wasmgrad/src/runtime/runtime.js';
+import { nanBuf, put, randArray } from '../shared/buffers.js';
 import { assertClose, seededRandom } from '../shared/tolerance.js';
 
-type Rt = Runtime;
-const put = (rt: Rt, values: ArrayLike<number>) => {
-  const p = rt.allocF32(Math.max(1, values.length), 'test');
-  rt.write(p, values);
-  return p;
-};
-const nanBuf = (rt: Rt, n: number) => put(rt, new Float32Array(n).fill(Number.NaN));
-const randArray = (rand: (lo?: number, hi?: number) => number, n: number, lo = -1, hi = 1) =>
-  Array.from({ length: n }, () => Math.fround(rand(lo, hi)));
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);

@@ -2,15 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ValueError } from '../../packages/wasmgrad/src/errors.js';
 import * as k from '../../packages/wasmgrad/src/runtime/kernels/optim.js';
 import { createRuntime, type Runtime } from '../../packages/wasmgrad/src/runtime/runtime.js';
+import { put } from '../shared/buffers.js';
 import { assertClose, seededRandom } from '../shared/tolerance.js';
 
 // The package index is imported piecewise so that these kernel tests do not depend on the layers above.
 
-const put = (rt: Runtime, values: ArrayLike<number>) => {
-  const p = rt.allocF32(Math.max(1, values.length), 'test');
-  rt.write(p, values);
-  return p;
-};
 const f32 = (xs: number[]) => xs.map(Math.fround);
 
 /** One optimizer under test: its kernel call and its f64 reference for one element. */

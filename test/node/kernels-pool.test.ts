@@ -10,17 +10,10 @@ import {
   maxPool2dForward,
   pool2dGeometry,
 } from '../../packages/wasmgrad/src/runtime/kernels/pool.js';
-import { createRuntime, type Runtime } from '../../packages/wasmgrad/src/runtime/runtime.js';
+import { createRuntime } from '../../packages/wasmgrad/src/runtime/runtime.js';
+import { nanBuf, put, randArray } from '../shared/buffers.js';
 import { assertClose, seededRandom } from '../shared/tolerance.js';
 
-const put = (rt: Runtime, values: ArrayLike<number>) => {
-  const p = rt.allocF32(Math.max(1, values.length), 'test');
-  rt.write(p, values);
-  return p;
-};
-const nanBuf = (rt: Runtime, n: number) => put(rt, new Float32Array(n).fill(Number.NaN));
-const randArray = (rand: (lo?: number, hi?: number) => number, n: number) =>
-  Array.from({ length: n }, () => Math.fround(rand(-1, 1)));
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);

@@ -19,20 +19,10 @@ import {
   softmaxBackward,
 } from '../../packages/wasmgrad/src/runtime/kernels/softmax.js';
 import type { Runtime } from '../../packages/wasmgrad/src/runtime/runtime.js';
+import { nanBuf, numericGrad, put, putI32 } from '../shared/buffers.js';
 import { assertClose, seededRandom } from '../shared/tolerance.js';
 
 type Rt = Runtime;
-const put = (rt: Rt, values: ArrayLike<number>) => {
-  const p = rt.allocF32(Math.max(1, values.length), 'test');
-  rt.write(p, values);
-  return p;
-};
-const putI32 = (rt: Rt, values: ArrayLike<number>) => {
-  const p = rt.allocF32(Math.max(1, values.length), 'test');
-  new Int32Array(rt.memory.buffer, p, values.length).set(Array.from(values));
-  return p;
-};
-const nanBuf = (rt: Rt, n: number) => put(rt, new Float32Array(n).fill(Number.NaN));
 const readI32 = (rt: Rt, p: number, n: number) => Array.from(new Int32Array(rt.memory.buffer, p, n));
 const randArray = (rand: () => number, n: number, s = 1) => Array.from({ length: n }, () => Math.fround(rand() * s));
 
@@ -51,20 +41,6 @@ function logSoftmaxRef(x: ArrayLike<number>, rows: number, cols: number): Float6
 const softmaxRef = (x: ArrayLike<number>, rows: number, cols: number) => logSoftmaxRef(x, rows, cols).map(Math.exp);
 
 /** Central finite differences of the scalar f at x (f64, step h). */
-function numericGrad(f: (x: Float64Array) => number, x: ArrayLike<number>, h = 1e-6): Float64Array {
-  const v = Float64Array.from(x);
-  const g = new Float64Array(v.length);
-  for (let k = 0; k < v.length; k++) {
-    const old = v[k] as number;
-    v[k] = old + h;
-    const up = f(v);
-    v[k] = old - h;
-    const down = f(v);
-    v[k] = old;
-    g[k] = (up - down) / (2 * h);
-  }
-  return g;
-}
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
