@@ -67,6 +67,8 @@ export class Sequential extends SequentialBase {
   private batchTarget = 0;
   private lastOutput = 0;
   private ctx: { -readonly [K in keyof StepContext]: StepContext[K] } | undefined;
+  /** When fit last yielded to the event loop; kept across epochs so short epochs yield too. */
+  private lastYield = 0;
 
   constructor(args: SequentialArgs = {}) {
     super(args);
@@ -165,6 +167,7 @@ export class Sequential extends SequentialBase {
         throw new ValueError('fit', `batchSize ${batchSize} exceeds the ${trainN} training samples`);
       }
       this.stopTraining = false;
+      this.lastYield = performance.now();
       callbacks.setModel(this);
       await callbacks.trainBegin();
       const order = new Uint32Array(trainN);
@@ -225,7 +228,6 @@ export class Sequential extends SequentialBase {
     const perSample = outLen / classes;
     const sums = new Float64Array(1 + metrics.length);
     let seen = 0;
-    let lastYield = performance.now();
     const batches = Math.ceil(trainN / batchSize);
     for (let b = 0; b < batches && !this.stopTraining; b++) {
       if (callbacks.wantsBatchBegin) await callbacks.batchBegin(b, { batch: b, size: batchSize });
@@ -254,9 +256,9 @@ export class Sequential extends SequentialBase {
       seen += rows;
       rt.allocator.arenaReset(mark);
       if (callbacks.wantsBatchEnd) await callbacks.batchEnd(b, { batch: b, size: rows, loss: value });
-      if (performance.now() - lastYield > YIELD_MS) {
+      if (performance.now() - this.lastYield > YIELD_MS) {
         await yieldToEventLoop();
-        lastYield = performance.now();
+        this.lastYield = performance.now();
       }
     }
     const logs: Logs = { loss: (sums[0] as number) / Math.max(seen, 1) };

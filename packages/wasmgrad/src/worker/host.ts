@@ -63,9 +63,6 @@ function toTensorData(t: Tensor): TensorData {
   }
 }
 
-/** Longest time a fit in the worker runs without letting messages (stop, getWeights) in. */
-const YIELD_MS = 50;
-
 type TrainerMethods = Omit<WorkerApi, 'ready' | 'simd' | 'matMul'>;
 
 /** The trainer methods over the worker's runtime, given by `getRuntime`. */
@@ -148,20 +145,14 @@ export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMetho
       let lastEvent: Promise<unknown> = Promise.resolve();
       // Progress is sent without waiting for the caller, so messaging never holds training up;
       // the last event is awaited before fit returns so that it arrives before fit's result.
-      let lastYield = performance.now();
       const callback: Callback = {
         onBatchEnd: () => gate?.paused,
-        async onEpochEnd(epoch, logs = {}) {
+        onEpochEnd(epoch, logs = {}) {
           const now = performance.now();
           if (progress && (now - lastSent >= interval || epoch === epochs - 1 || stopRequested)) {
             lastSent = now;
             const event: ProgressEvent = { epoch, logs: { ...logs } };
             lastEvent = Promise.resolve(progress(event)).catch(() => {});
-          }
-          // fit yields within long epochs; short epochs yield here, so stop() is heard in time.
-          if (now - lastYield > YIELD_MS) {
-            await new Promise<void>((resolve) => setTimeout(resolve, 0));
-            lastYield = performance.now();
           }
         },
       };

@@ -185,7 +185,8 @@ function toData(input: TensorInput, op: string): TensorData {
   }
   const { values } = input as { values: ArrayLike<number> };
   if (!values || typeof values.length !== 'number') throw new ValueError(op, 'values must be an array or typed array');
-  return { values: Float32Array.from(values), shape: [...input.shape] };
+  // new Float32Array(...) copies typed arrays with a memcpy; Float32Array.from walks an iterator.
+  return { values: new Float32Array(values), shape: [...input.shape] };
 }
 
 /** compile arguments that can be cloned: optimizer objects become `{ className, config }`. */
