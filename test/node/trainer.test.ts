@@ -250,6 +250,23 @@ describe('wg.worker.spawn in Node worker_threads', () => {
     expect(result.value?.stopped).toBe(true);
   });
 
+  it('trainer · inputs stay usable: plain arrays are copied, SharedArrayBuffer data is shared', async () => {
+    const trainer = await spawn(xorModel(16), { compile: XOR_COMPILE });
+    const plain = new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]);
+    const shared = new Float32Array(new SharedArrayBuffer(plain.byteLength));
+    shared.set(plain);
+    const y = new Float32Array([0, 1, 1, 0]);
+    await trainer.fit({ values: plain, shape: [4, 2] }, { values: y, shape: [4, 1] }, { epochs: 3, batchSize: 4 });
+    await trainer.fit({ values: shared, shape: [4, 2] }, { values: y, shape: [4, 1] }, { epochs: 3, batchSize: 4 });
+    // Neither array was transferred away (a transferred buffer is detached: length 0).
+    expect(plain.length).toBe(8);
+    expect(y.length).toBe(4);
+    expect(shared.length).toBe(8);
+    const a = await trainer.predict({ values: plain, shape: [4, 2] });
+    const b = await trainer.predict({ values: shared, shape: [4, 2] });
+    expect(bits(b.values)).toEqual(bits(a.values));
+  });
+
   it('trainer · errors keep their type across the thread and the worker stays usable', async () => {
     const trainer = await spawn(xorModel(8), { compile: XOR_COMPILE });
     await expect(trainer.predict({ values: [1, 2, 3], shape: [1, 3] })).rejects.toBeInstanceOf(wg.ValueError);

@@ -32,7 +32,10 @@ import type {
 } from './entry.js';
 import { resolveOptimizer, tensorFrom } from './host.js';
 
-/** Data for a trainer call: a tensor, or values with a shape (copied once, then transferred). */
+/**
+ * Data for a trainer call: a tensor, or values with a shape. Values are copied once and the copy
+ * transferred; a Float32Array over a SharedArrayBuffer is shared with the worker instead (no copy).
+ */
 export type TensorInput = Tensor | { values: ArrayLike<number>; shape: readonly number[] };
 
 /** Options of {@link spawn}. */
@@ -175,7 +178,18 @@ function retype(err: unknown): unknown {
   return typed;
 }
 
-/** Values of an input as a fresh Float32Array (safe to transfer) and its shape. */
+const isShared = (buffer: ArrayBufferLike): boolean =>
+  typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer;
+
+/** The buffer to transfer for `data`: none when it lives in a SharedArrayBuffer (shared, not moved). */
+const moved = (data: TensorData): ArrayBuffer[] =>
+  isShared(data.values.buffer) ? [] : [data.values.buffer as ArrayBuffer];
+
+/**
+ * Values of an input and its shape. A Float32Array over a SharedArrayBuffer is passed as it is:
+ * the worker reads the same memory, nothing is copied here. Anything else becomes a fresh
+ * Float32Array, transferred to the worker.
+ */
 function toData(input: TensorInput, op: string): TensorData {
   if (!input || typeof input !== 'object' || !Array.isArray(input.shape)) {
     throw new ValueError(op, 'expected a tensor or { values, shape }');
@@ -185,6 +199,7 @@ function toData(input: TensorInput, op: string): TensorData {
   }
   const { values } = input as { values: ArrayLike<number> };
   if (!values || typeof values.length !== 'number') throw new ValueError(op, 'values must be an array or typed array');
+  if (values instanceof Float32Array && isShared(values.buffer)) return { values, shape: [...input.shape] };
   // new Float32Array(...) copies typed arrays with a memcpy; Float32Array.from walks an iterator.
   return { values: new Float32Array(values), shape: [...input.shape] };
 }
@@ -258,11 +273,11 @@ class WorkerTrainer implements Trainer {
         const vx = toData(validationData[0], op);
         const vy = toData(validationData[1], op);
         fitArgs.validationData = [vx, vy];
-        extra.push(vx.values.buffer as ArrayBuffer, vy.values.buffer as ArrayBuffer);
+        extra.push(...moved(vx), ...moved(vy));
       }
       return this.api.fit(
-        Comlink.transfer(xd, [xd.values.buffer]),
-        Comlink.transfer(yd, [yd.values.buffer]),
+        Comlink.transfer(xd, moved(xd)),
+        Comlink.transfer(yd, moved(yd)),
         Comlink.transfer(fitArgs, extra),
         onProgress ? Comlink.proxy(onProgress) : undefined,
       );
@@ -274,11 +289,7 @@ class WorkerTrainer implements Trainer {
     return this.call(op, () => {
       const xd = toData(x, op);
       const yd = toData(y, op);
-      return this.api.evaluate(
-        Comlink.transfer(xd, [xd.values.buffer]),
-        Comlink.transfer(yd, [yd.values.buffer]),
-        args,
-      );
+      return this.api.evaluate(Comlink.transfer(xd, moved(xd)), Comlink.transfer(yd, moved(yd)), args);
     });
   }
 
@@ -286,7 +297,7 @@ class WorkerTrainer implements Trainer {
     const op = 'worker.predict';
     return this.call(op, () => {
       const xd = toData(x, op);
-      return this.api.predict(Comlink.transfer(xd, [xd.values.buffer]), args);
+      return this.api.predict(Comlink.transfer(xd, moved(xd)), args);
     });
   }
 
