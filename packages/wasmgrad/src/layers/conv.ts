@@ -171,7 +171,8 @@ export class Conv2D extends Layer {
       this.y = this.z;
       return this.y;
     }
-    this.y = ctx.alloc(n);
+    // Inference needs no pre-activation for a backward pass: apply the activation in place.
+    this.y = ctx.training ? ctx.alloc(n) : this.z;
     activationForward(ctx.rt, this.activation, n / this.filters, this.filters, this.z, this.y);
     return this.y;
   }
