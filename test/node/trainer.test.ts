@@ -324,6 +324,38 @@ describe('wg.worker.spawn in Node worker_threads', () => {
     expect((broken.error as Error).message).toMatch(/the worker failed: .*broken worker module/);
   });
 
+  it('trainer · a worker that crashes mid-fit rejects the pending fit within a second with a WorkerError', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wasmgrad-trainer-'));
+    const flag = join(dir, 'crash-now');
+    const crashing = join(dir, 'crashes.mjs');
+    // The real worker entry, plus a watchdog that exits the thread once the test drops a flag file.
+    writeFileSync(
+      crashing,
+      [
+        `import ${JSON.stringify(pathToFileURL(entry).href)};`,
+        `import { existsSync } from 'node:fs';`,
+        `setInterval(() => { if (existsSync(${JSON.stringify(flag)})) process.exit(3); }, 10);`,
+      ].join('\n'),
+    );
+    const trainer = await spawn(spiralModel(17), {
+      entry: crashing,
+      compile: { optimizer: 'adam', loss: 'categoricalCrossentropy' },
+    });
+    const { x, y } = spirals(100, 7);
+    let progressed: () => void = () => {};
+    const firstProgress = new Promise<void>((resolve) => {
+      progressed = resolve;
+    });
+    const fit = settleTime(trainer.fit(x, y, { epochs: 1_000_000, batchSize: 8, onProgress: () => progressed() }));
+    await firstProgress;
+    const t0 = performance.now();
+    writeFileSync(flag, '');
+    const result = await fit;
+    expect(result.error).toBeInstanceOf(wg.WorkerError);
+    expect((result.error as Error).message).toMatch(/worker\.fit: the worker exited with code 3/);
+    expect(result.at - t0).toBeLessThan(1000);
+  });
+
   it('trainer · two trainers at once stay isolated', async () => {
     const [a, b] = await Promise.all([
       spawn(xorModel(12), { compile: XOR_COMPILE }),
