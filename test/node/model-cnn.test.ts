@@ -9,6 +9,15 @@ import * as wg from '../../packages/wasmgrad/src/index.js';
 import { assertClose, seededRandom } from '../shared/tolerance.js';
 
 type Act = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'softmax';
+interface DepthwiseSpec {
+  mult: number;
+  filters?: number;
+  kernel: [number, number];
+  strides?: [number, number];
+  padding?: 'valid' | 'same';
+  dilation?: [number, number];
+  act: Act;
+}
 type Spec =
   | {
       type: 'conv';
@@ -20,6 +29,8 @@ type Spec =
       act: Act;
       useBias?: boolean;
     }
+  | (DepthwiseSpec & { type: 'dwconv' })
+  | (DepthwiseSpec & { type: 'sepconv' })
   | { type: 'maxpool'; pool: [number, number]; strides?: [number, number]; padding?: 'valid' | 'same' }
   | { type: 'avgpool'; pool: [number, number]; strides?: [number, number]; padding?: 'valid' | 'same' }
   | { type: 'gap' }
@@ -86,6 +97,49 @@ function refForward(specs: Spec[], weights: Float64Array[], x: Float64Array, inS
               }
               out[((b0 * ay.out + oy) * ax.out + ox) * F + f] = acc;
             }
+      h = { data: activate(out, F, s.act), shape: [ay.out, ax.out, F] };
+    } else if (s.type === 'dwconv' || s.type === 'sepconv') {
+      const [H, W, C] = h.shape as [number, number, number];
+      const [kh, kw] = s.kernel;
+      const [sh, sw] = s.strides ?? [1, 1];
+      const [dh, dw] = s.dilation ?? [1, 1];
+      const ay = axis(H, kh, sh, dh, s.padding ?? 'valid');
+      const ax = axis(W, kw, sw, dw, s.padding ?? 'valid');
+      const M = s.mult;
+      const k = weights[wi++] as Float64Array;
+      const pw = s.type === 'sepconv' ? (weights[wi++] as Float64Array) : undefined;
+      const b = weights[wi++] as Float64Array;
+      const D = C * M;
+      const d = new Float64Array(n * ay.out * ax.out * D);
+      for (let b0 = 0; b0 < n; b0++)
+        for (let oy = 0; oy < ay.out; oy++)
+          for (let ox = 0; ox < ax.out; ox++)
+            for (let c = 0; c < C; c++)
+              for (let m = 0; m < M; m++) {
+                let acc = 0;
+                for (let i = 0; i < kh; i++) {
+                  const iy = oy * sh - ay.before + i * dh;
+                  if (iy < 0 || iy >= H) continue;
+                  for (let j = 0; j < kw; j++) {
+                    const ix = ox * sw - ax.before + j * dw;
+                    if (ix < 0 || ix >= W) continue;
+                    acc +=
+                      (h.data[((b0 * H + iy) * W + ix) * C + c] as number) *
+                      (k[((i * kw + j) * C + c) * M + m] as number);
+                  }
+                }
+                d[((b0 * ay.out + oy) * ax.out + ox) * D + c * M + m] = acc;
+              }
+      const F = pw ? (s.filters as number) : D;
+      const pixels = n * ay.out * ax.out;
+      const out = new Float64Array(pixels * F);
+      for (let r = 0; r < pixels; r++)
+        for (let f = 0; f < F; f++) {
+          let acc = b[f] as number;
+          if (pw) for (let q = 0; q < D; q++) acc += (d[r * D + q] as number) * (pw[q * F + f] as number);
+          else acc += d[r * D + f] as number;
+          out[r * F + f] = acc;
+        }
       h = { data: activate(out, F, s.act), shape: [ay.out, ax.out, F] };
     } else if (s.type === 'maxpool' || s.type === 'avgpool') {
       const [H, W, C] = h.shape as [number, number, number];
@@ -173,6 +227,29 @@ function makeLayer(s: Spec, inputShape?: number[]): wg.layers.Layer {
         dilationRate: s.dilation,
         activation: s.act,
         useBias: s.useBias,
+        biasInitializer: 'randomNormal',
+        ...first,
+      });
+    case 'dwconv':
+      return wg.layers.depthwiseConv2d({
+        depthMultiplier: s.mult,
+        kernelSize: s.kernel,
+        strides: s.strides,
+        padding: s.padding,
+        dilationRate: s.dilation,
+        activation: s.act,
+        biasInitializer: 'randomNormal',
+        ...first,
+      });
+    case 'sepconv':
+      return wg.layers.separableConv2d({
+        filters: s.filters as number,
+        depthMultiplier: s.mult,
+        kernelSize: s.kernel,
+        strides: s.strides,
+        padding: s.padding,
+        dilationRate: s.dilation,
+        activation: s.act,
         biasInitializer: 'randomNormal',
         ...first,
       });
@@ -327,6 +404,31 @@ describe('CNN layers: loss gradients against f64 finite differences', () => {
       ],
       [5],
       7,
+    );
+  });
+  it("depthwise conv (multiplier 2, strided 'same', then dilated) with its bias", async () => {
+    await gradCheck(
+      [
+        { type: 'dwconv', mult: 2, kernel: [3, 3], strides: [2, 1], padding: 'same', act: 'tanh' },
+        { type: 'dwconv', mult: 1, kernel: [2, 2], dilation: [2, 1], act: 'linear' },
+        { type: 'flatten' },
+        { type: 'dense', units: 2, act: 'linear' },
+      ],
+      [7, 6, 3],
+      9,
+    );
+  });
+  it('separable conv (depthwise × pointwise) with relu into softmax', async () => {
+    await gradCheck(
+      [
+        { type: 'sepconv', mult: 2, filters: 4, kernel: [3, 2], act: 'relu' },
+        { type: 'sepconv', mult: 1, filters: 3, kernel: [2, 2], strides: [2, 2], padding: 'same', act: 'tanh' },
+        { type: 'gap' },
+        { type: 'dense', units: 3, act: 'softmax' },
+      ],
+      [6, 7, 2],
+      10,
+      'categoricalCrossentropy',
     );
   });
   it('predict matches the f64 forward of a conv/pool model', async () => {
@@ -502,6 +604,8 @@ describe('CNN serialization and errors', () => {
       wg.layers.maxPooling2d({ poolSize: 2, strides: 2 }),
       wg.layers.conv2d({ filters: 3, kernelSize: 2, dilationRate: 2, padding: 'same', useBias: false }),
       wg.layers.averagePooling2d({ poolSize: [1, 1] }),
+      wg.layers.depthwiseConv2d({ kernelSize: 1, depthMultiplier: 2, activation: 'tanh' }),
+      wg.layers.separableConv2d({ filters: 3, kernelSize: 1, useBias: false }),
       wg.layers.dropout({ rate: 0.25, seed: 3 }),
       wg.layers.reshape({ targetShape: [-1, 3] }),
       wg.layers.flatten(),
@@ -515,6 +619,8 @@ describe('CNN serialization and errors', () => {
       'MaxPooling2D',
       'Conv2D',
       'AveragePooling2D',
+      'DepthwiseConv2D',
+      'SeparableConv2D',
       'Dropout',
       'Reshape',
       'Flatten',
@@ -580,6 +686,11 @@ describe('CNN serialization and errors', () => {
     expect(() => wg.layers.conv2d({ filters: 2, kernelSize: 3, strides: 0 })).toThrow(wg.ValueError);
     expect(() => wg.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'full' as never })).toThrow(wg.ValueError);
     expect(() => wg.layers.maxPooling2d({ poolSize: 1.5 })).toThrow(wg.ValueError);
+    expect(() => wg.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 0 })).toThrow(wg.ValueError);
+    expect(() => wg.layers.separableConv2d({ filters: 0, kernelSize: 3 })).toThrow(wg.ValueError);
+    expect(() =>
+      build([wg.layers.separableConv2d({ filters: 2, kernelSize: 4, inputShape: [3, 5, 2], name: 'sep' })]),
+    ).toThrow(/sep.*height filter span 4/);
     expect(() => wg.layers.dropout({ rate: 1 })).toThrow(wg.ValueError);
     expect(() => wg.layers.dropout({ rate: -0.1 })).toThrow(wg.ValueError);
     expect(() => wg.layers.reshape({ targetShape: [-1, -1] })).toThrow(wg.ValueError);

@@ -3,14 +3,29 @@
  * @module
  */
 import type { ActivationIdentifier } from './activations.js';
-import { Conv2D, type Conv2DArgs } from './conv.js';
+import {
+  Conv2D,
+  type Conv2DArgs,
+  DepthwiseConv2D,
+  type DepthwiseConv2DArgs,
+  SeparableConv2D,
+  type SeparableConv2DArgs,
+} from './conv.js';
 import { Dropout, type DropoutArgs, Flatten, Reshape } from './core.js';
 import { ActivationLayer, Dense, type DenseArgs } from './dense.js';
 import type { LayerArgs } from './layer.js';
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type Pooling2DArgs } from './pooling.js';
 
 export { ACTIVATION_NAMES, type ActivationIdentifier, type ActivationName } from './activations.js';
-export { Conv2D, type Conv2DArgs, type Size2 } from './conv.js';
+export {
+  Conv2D,
+  type Conv2DArgs,
+  DepthwiseConv2D,
+  type DepthwiseConv2DArgs,
+  SeparableConv2D,
+  type SeparableConv2DArgs,
+  type Size2,
+} from './conv.js';
 export { Dropout, type DropoutArgs, Flatten, Reshape } from './core.js';
 export { ActivationLayer as Activation, Dense, type DenseArgs } from './dense.js';
 export { Layer, type LayerArgs, type LayerWeight } from './layer.js';
@@ -29,6 +44,16 @@ export function activation(args: LayerArgs & { activation: ActivationIdentifier 
 /** 2-D convolution over NHWC images with an HWIO kernel: activation(conv2d(x, W) + b). */
 export function conv2d(args: Conv2DArgs): Conv2D {
   return new Conv2D(args);
+}
+
+/** Depthwise 2-D convolution: each input channel with its own depthMultiplier filters. */
+export function depthwiseConv2d(args: DepthwiseConv2DArgs): DepthwiseConv2D {
+  return new DepthwiseConv2D(args);
+}
+
+/** Depthwise convolution followed by a pointwise 1×1 convolution to `filters` channels. */
+export function separableConv2d(args: SeparableConv2DArgs): SeparableConv2D {
+  return new SeparableConv2D(args);
 }
 
 /** Max over each poolSize window of NHWC images. */

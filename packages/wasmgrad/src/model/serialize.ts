@@ -1,5 +1,5 @@
 import { ValueError } from '../errors.js';
-import { Conv2D } from '../layers/conv.js';
+import { Conv2D, DepthwiseConv2D, SeparableConv2D } from '../layers/conv.js';
 import { Dropout, Flatten, Reshape } from '../layers/core.js';
 import { ActivationLayer, Dense } from '../layers/dense.js';
 import type { Layer } from '../layers/layer.js';
@@ -15,6 +15,8 @@ const LAYER_CLASSES: Record<string, (config: Record<string, unknown>) => Layer> 
   Dense: (c) => new Dense(c as never),
   Activation: (c) => new ActivationLayer(c as never),
   Conv2D: (c) => new Conv2D(c as never),
+  DepthwiseConv2D: (c) => new DepthwiseConv2D(c as never),
+  SeparableConv2D: (c) => new SeparableConv2D(c as never),
   MaxPooling2D: (c) => new MaxPooling2D(c as never),
   AveragePooling2D: (c) => new AveragePooling2D(c as never),
   GlobalAveragePooling2D: (c) => new GlobalAveragePooling2D(c as never),
