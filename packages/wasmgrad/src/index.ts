@@ -9,7 +9,8 @@
  * ```
  * @module
  */
-// Public API, in alphabetical order of modules (the tensor API is re-exported whole at the end).
+// The public API, one line per module in path order: models and layers, data, the runtime,
+// tensors/ops/autograd (re-exported whole), and training in workers (`wg.worker.spawn`).
 export { type Callback, History, type Logs } from './callbacks/callback.js';
 export * as data from './data/index.js';
 export * from './errors.js';
@@ -33,7 +34,6 @@ export { Allocator } from './runtime/allocator.js';
 export { KERNEL_SIGNATURES } from './runtime/kernels/signatures.js';
 export { simdSupported, type WasmSource } from './runtime/loader.js';
 export { createRuntime, Runtime, type RuntimeOptions, runtime } from './runtime/runtime.js';
-// ---- tensors, ops, autograd ----
 export * from './tensor/index.js';
 export * as worker from './worker/index.js';
 
