@@ -88,7 +88,10 @@ export class Sequential extends SequentialBase {
     const metrics = getMetrics(args.metrics, loss);
     const optimizer = getOptimizer(args.optimizer);
     this.compiled?.optimizer.dispose(rt);
-    optimizer.init(rt, this.weightBlock().trainableLength);
+    const block = this.weightBlock();
+    // Frozen layers never write their gradients: clear what an earlier training left there.
+    rt.f32.fill(0, block.grads >>> 2, (block.grads >>> 2) + block.length);
+    optimizer.init(rt, block.trainableLength);
     this.compiled = {
       optimizer,
       loss,
