@@ -14,6 +14,12 @@ import {
 import { Dropout, type DropoutArgs, Flatten, Reshape } from './core.js';
 import { ActivationLayer, Dense, type DenseArgs } from './dense.js';
 import type { LayerArgs } from './layer.js';
+import {
+  BatchNormalization,
+  type BatchNormalizationArgs,
+  LayerNormalization,
+  type LayerNormalizationArgs,
+} from './normalization.js';
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type Pooling2DArgs } from './pooling.js';
 
 export { ACTIVATION_NAMES, type ActivationIdentifier, type ActivationName } from './activations.js';
@@ -29,6 +35,12 @@ export {
 export { Dropout, type DropoutArgs, Flatten, Reshape } from './core.js';
 export { ActivationLayer as Activation, Dense, type DenseArgs } from './dense.js';
 export { Layer, type LayerArgs, type LayerWeight } from './layer.js';
+export {
+  BatchNormalization,
+  type BatchNormalizationArgs,
+  LayerNormalization,
+  type LayerNormalizationArgs,
+} from './normalization.js';
 export { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type Pooling2DArgs } from './pooling.js';
 
 /** A densely connected layer: activation(x·W + b). */
@@ -84,4 +96,14 @@ export function reshape(args: LayerArgs & { targetShape: number[] }): Reshape {
 /** Inverted dropout, active only in training; masks reproducible from the seeds and the step. */
 export function dropout(args: DropoutArgs): Dropout {
   return new Dropout(args);
+}
+
+/** Batch normalization over the last axis: batch statistics in training, moving statistics in inference. */
+export function batchNormalization(args: BatchNormalizationArgs = {}): BatchNormalization {
+  return new BatchNormalization(args);
+}
+
+/** Layer normalization over the last axis of each sample. */
+export function layerNormalization(args: LayerNormalizationArgs = {}): LayerNormalization {
+  return new LayerNormalization(args);
 }

@@ -3,6 +3,7 @@ import { Conv2D, DepthwiseConv2D, SeparableConv2D } from '../layers/conv.js';
 import { Dropout, Flatten, Reshape } from '../layers/core.js';
 import { ActivationLayer, Dense } from '../layers/dense.js';
 import type { Layer } from '../layers/layer.js';
+import { BatchNormalization, LayerNormalization } from '../layers/normalization.js';
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D } from '../layers/pooling.js';
 import { Sequential } from './model.js';
 import type { ModelJSON } from './sequential.js';
@@ -23,6 +24,8 @@ const LAYER_CLASSES: Record<string, (config: Record<string, unknown>) => Layer> 
   Flatten: (c) => new Flatten(c as never),
   Reshape: (c) => new Reshape(c as never),
   Dropout: (c) => new Dropout(c as never),
+  BatchNormalization: (c) => new BatchNormalization(c as never),
+  LayerNormalization: (c) => new LayerNormalization(c as never),
 };
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
