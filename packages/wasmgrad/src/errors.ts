@@ -38,6 +38,9 @@ export class DisposedError extends WasmgradError {}
 /** A worker that crashed, exited or was terminated: its pending and later calls reject with this. */
 export class WorkerError extends WasmgradError {}
 
+/** A file that is not what it claims to be (safetensors, model.json): names the file and the offending value. */
+export class FormatError extends WasmgradError {}
+
 /** Formats a shape for messages: `[2,3]`. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;

@@ -15,6 +15,7 @@ export { type Callback, History, type Logs } from './callbacks/callback.js';
 export * as data from './data/index.js';
 export * from './errors.js';
 export { type Initializer, initializers } from './initializers/initializers.js';
+export { loadModel, type ModelArtifacts, saveModel } from './io/model-io.js';
 export type { ActivationIdentifier, ActivationName } from './layers/activations.js';
 export * as layers from './layers/index.js';
 export type { LossIdentifier, LossName } from './losses/losses.js';
