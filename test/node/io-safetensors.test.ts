@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '../../packages/wasmgrad/src/index.js';
 import { type FileOps, nodeFileOps, serializeModel, writeArtifacts } from '../../packages/wasmgrad/src/io/model-io.js';
 import { decodeSafetensors, encodeSafetensors } from '../../packages/wasmgrad/src/io/safetensors.js';
+import { seededRandom } from '../shared/tolerance.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -130,6 +131,41 @@ describe('safetensors hostile files → FormatError naming the file', () => {
         }
       }
     }
+  });
+
+  it('seeded fuzz: random byte edits, splices and header lengths decode or throw FormatError', () => {
+    const rand = seededRandom(7);
+    const pick = (n: number) => Math.floor(rand(0, n));
+    const bytes = encodeSafetensors(
+      [
+        { name: 'w', shape: [2, 3], data: new Float32Array(6).fill(1) },
+        { name: 'b', shape: [3], data: new Float32Array(3) },
+      ],
+      { k: 'v' },
+    );
+    let rejected = 0;
+    for (let trial = 0; trial < 3000; trial++) {
+      let bad = bytes.slice();
+      const edits = 1 + pick(4);
+      for (let e = 0; e < edits; e++) {
+        const kind = pick(4);
+        if (kind === 0) bad[pick(bad.length)] = pick(256);
+        else if (kind === 1) bad = bad.subarray(0, pick(bad.length + 1)).slice();
+        else if (kind === 2 && bad.length >= 8) new DataView(bad.buffer).setUint32(pick(2) * 4, pick(2 ** 32), true);
+        else {
+          // Replace one header character by a JSON-significant one.
+          const n = bad.length >= 8 ? new DataView(bad.buffer).getUint32(0, true) : 0;
+          if (n > 0 && n < bad.length - 8) bad[8 + pick(n)] = '{}[]":,0-9e. '.charCodeAt(pick(13));
+        }
+      }
+      try {
+        decodeSafetensors(bad);
+      } catch (err) {
+        expect(err, `trial ${trial}`).toBeInstanceOf(wg.FormatError);
+        rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(2000);
   });
 
   it('bad UTF-8, bad JSON, non-object headers and deep nesting', () => {
@@ -272,6 +308,9 @@ describe('saveModel / loadModel', () => {
     const loaded = await wg.loadModel(dir);
     expect(predict(loaded, x)).toEqual(predict(model, x));
     await expect(wg.loadModel(join(dir, 'missing'))).rejects.toThrow(/could not read/);
+    // A target that is an existing file cannot become a directory: a typed error, nothing written.
+    await expect(wg.saveModel(model, join(dir, 'model.json'))).rejects.toThrow(/saveModel .*could not save/);
+    await expect(wg.saveModel(model, '')).rejects.toThrow(wg.ValueError);
   });
 
   it('names and shapes must match the model exactly; the error names the weight', async () => {

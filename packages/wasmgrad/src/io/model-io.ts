@@ -87,6 +87,8 @@ export interface FileOps {
   write(path: string, bytes: Uint8Array): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   remove(path: string): Promise<void>;
+  /** Flushes a directory's entries (the renames) to disk; a no-op where unsupported. */
+  syncDir(dir: string): Promise<void>;
 }
 
 interface NodeFs {
@@ -118,6 +120,16 @@ export async function nodeFileOps(): Promise<FileOps> {
     },
     rename: (from, to) => fs.rename(from, to),
     remove: (path) => fs.rm(path, { force: true }),
+    syncDir: async (dir) => {
+      // Directories cannot be opened for fsync on Windows; durability there rests on the OS.
+      const handle = await fs.open(dir, 'r').catch(() => undefined);
+      if (!handle) return;
+      try {
+        await handle.sync().catch(() => undefined);
+      } finally {
+        await handle.close();
+      }
+    },
   };
 }
 
@@ -150,6 +162,7 @@ export async function writeArtifacts(dir: string, artifacts: ModelArtifacts, ops
     await fs.mkdir(dir);
     for (const f of files) await fs.write(f.temp, f.bytes);
     for (const f of files) await fs.rename(f.temp, f.final);
+    await fs.syncDir(dir);
   } catch (err) {
     for (const f of files) await fs.remove(f.temp).catch(() => undefined);
     throw new ValueError(op, `could not save: ${(err as Error).message}`);
