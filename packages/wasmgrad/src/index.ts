@@ -12,6 +12,7 @@
 // The public API, one line per module in path order: models and layers, data, the runtime,
 // tensors/ops/autograd (re-exported whole), and training in workers (`wg.worker.spawn`).
 export { type Callback, History, type Logs } from './callbacks/callback.js';
+export * as callbacks from './callbacks/index.js';
 export * as data from './data/index.js';
 export * from './errors.js';
 export { type Initializer, initializers } from './initializers/initializers.js';

@@ -14,6 +14,12 @@ export interface Callback {
   onBatchEnd?(batch: number, logs?: Logs): void | Promise<void>;
   /** Set by fit before training: the model being trained. */
   setModel?(model: unknown): void;
+  /**
+   * When true, a batch whose loss is NaN or infinite does not make fit throw NonFiniteLossError:
+   * fit skips that batch's update, reports its loss to onBatchEnd and ends the epoch; the callback
+   * is expected to set `model.stopTraining` (as terminateOnNaN does).
+   */
+  readonly stopsOnNonFiniteLoss?: boolean;
 }
 
 /** What fit returns: the per-epoch values of every logged quantity. */
@@ -35,9 +41,12 @@ export class History {
 export class CallbackList {
   readonly wantsBatchBegin: boolean;
   readonly wantsBatchEnd: boolean;
+  /** Some callback handles a non-finite loss itself (see Callback.stopsOnNonFiniteLoss). */
+  readonly stopsOnNonFiniteLoss: boolean;
   constructor(private readonly callbacks: Callback[]) {
     this.wantsBatchBegin = callbacks.some((c) => c.onBatchBegin);
     this.wantsBatchEnd = callbacks.some((c) => c.onBatchEnd);
+    this.stopsOnNonFiniteLoss = callbacks.some((c) => c.stopsOnNonFiniteLoss === true);
   }
   setModel(model: unknown): void {
     for (const c of this.callbacks) c.setModel?.(model);

@@ -38,8 +38,20 @@ export interface FitArgs {
   seed?: number;
 }
 
-/** Thrown when the loss becomes NaN or infinite: the update that produced it is not applied. */
-export class NonFiniteLossError extends WasmgradError {}
+/**
+ * Thrown when the loss becomes NaN or infinite: the update that produced it is not applied. With a
+ * callback such as `wg.callbacks.terminateOnNaN()` fit stops cleanly instead of throwing.
+ */
+export class NonFiniteLossError extends WasmgradError {
+  constructor(
+    op: string,
+    message: string,
+    /** The non-finite loss value. */
+    readonly loss = Number.NaN,
+  ) {
+    super(op, message);
+  }
+}
 
 interface Compiled {
   /** Weights with a regularizer, looked up once so that the step loop allocates nothing. */
@@ -240,7 +252,16 @@ export class Sequential extends SequentialBase {
       this.batchPointers(rt, ctx, data, order, shuffled, start, rows);
       const target = this.batchTarget;
       ctx.step = this.step;
-      const value = this.lossAndBackward(ctx, this.batchX, target, rows, epoch, b, mark);
+      let value: number;
+      try {
+        value = this.lossAndBackward(ctx, this.batchX, target, rows, epoch, b, mark);
+      } catch (err) {
+        // A callback that handles non-finite losses (terminateOnNaN) sees it in onBatchEnd instead.
+        if (!(err instanceof NonFiniteLossError && callbacks.stopsOnNonFiniteLoss)) throw err;
+        await callbacks.batchEnd(b, { batch: b, size: rows, loss: err.loss });
+        this.stopTraining = true;
+        break;
+      }
       const out = this.lastOutput;
       this.step++;
       optimizer.apply(rt, block.params, block.grads, block.trainableLength, this.step);
@@ -264,7 +285,8 @@ export class Sequential extends SequentialBase {
         this.lastYield = performance.now();
       }
     }
-    const logs: Logs = { loss: (sums[0] as number) / Math.max(seen, 1) };
+    // Over the batches that were applied (none: NaN, when the first one was not finite).
+    const logs: Logs = { loss: seen > 0 ? (sums[0] as number) / seen : Number.NaN };
     metrics.forEach((m, i) => {
       logs[m.key] = (sums[i + 1] as number) / Math.max(seen * perSample, 1);
     });
@@ -297,7 +319,11 @@ export class Sequential extends SequentialBase {
     if (!Number.isFinite(value)) {
       rt.allocator.arenaReset(mark);
       const where = epoch < 0 ? 'this batch' : `epoch ${epoch}, batch ${batch}`;
-      throw new NonFiniteLossError('fit', `loss became ${value} at ${where}; weights keep their last finite values`);
+      throw new NonFiniteLossError(
+        'fit',
+        `loss became ${value} at ${where}; weights keep their last finite values`,
+        value,
+      );
     }
     this.backward(ctx, dOut, rows);
     for (const w of regularized) {
