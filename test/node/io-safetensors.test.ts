@@ -313,6 +313,36 @@ describe('saveModel / loadModel', () => {
     await expect(wg.saveModel(model, '')).rejects.toThrow(wg.ValueError);
   });
 
+  it('a trained CNN with batch/layer normalization keeps its moving statistics through a save', async () => {
+    await wg.ready();
+    const model = wg.sequential([
+      wg.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [6, 6, 2] }),
+      wg.layers.batchNormalization(),
+      wg.layers.maxPooling2d({ poolSize: 2 }),
+      wg.layers.flatten(),
+      wg.layers.layerNormalization(),
+      wg.layers.dense({ units: 3, activation: 'softmax' }),
+    ]);
+    model.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+    const rand = seededRandom(3);
+    const x = wg.tensor(
+      Array.from({ length: 8 * 72 }, () => rand()),
+      [8, 6, 6, 2],
+    );
+    const y = wg.tensor(
+      Array.from({ length: 24 }, (_, i) => (i % 3 === (i / 3) % 3 ? 1 : 0)),
+      [8, 3],
+    );
+    await model.fit(x, y, { epochs: 2, batchSize: 4, verbose: 0 });
+    const nonTrainable = model.weights.filter((w) => !w.trainable).map((w) => w.name);
+    expect(nonTrainable.length).toBeGreaterThan(0);
+    const dir = await tempDir();
+    await wg.saveModel(model, dir);
+    const loaded = await wg.loadModel(dir);
+    expect(loaded.weights.filter((w) => !w.trainable).map((w) => w.name)).toEqual(nonTrainable);
+    expect(predict(loaded, x)).toEqual(predict(model, x));
+  });
+
   it('names and shapes must match the model exactly; the error names the weight', async () => {
     await wg.ready();
     const model = mlp();
