@@ -246,3 +246,19 @@ describe('bad options', () => {
     expect(() => cbs.learningRateScheduler(() => 1).onEpochBegin(0)).toThrow(/must be passed to fit/);
   });
 });
+
+describe('progressLogger', () => {
+  it('prints a line per epoch with every logged value, and the batch loss every batchInterval batches', async () => {
+    const model = await tinyModel();
+    const { x, y } = xy();
+    const lines: string[] = [];
+    const logger = wg.callbacks.progressLogger({ printFn: (l) => lines.push(l), batchInterval: 2, digits: 3 });
+    const history = await model.fit(x, y, { epochs: 2, batchSize: 1, shuffle: false, callbacks: logger });
+    expect(lines.length).toBe(2 * (2 + 1));
+    expect(lines[0]).toMatch(/^epoch 1 batch 2: loss=\d+\.\d{3}$/);
+    expect(lines[2]).toMatch(new RegExp(`^epoch 1: loss=${history.history.loss?.[0]?.toFixed(3)} \\(\\d+ ms\\)$`));
+    expect(lines[5]).toMatch(/^epoch 2: loss=/);
+    expect(() => wg.callbacks.progressLogger({ batchInterval: -1 })).toThrow(wg.ValueError);
+    model.dispose();
+  });
+});

@@ -295,3 +295,52 @@ export class LearningRateScheduler extends ModelCallback {
     optimizer.learningRate = lr;
   }
 }
+
+/** Options of {@link progressLogger}. */
+export interface ProgressLoggerArgs {
+  /** Where lines go (default console.log). */
+  printFn?: (line: string) => void;
+  /** Also print the batch loss every this many batches (default 0: only at epoch ends). */
+  batchInterval?: number;
+  /** Digits after the decimal point (default 4). */
+  digits?: number;
+}
+
+/**
+ * Prints one line per epoch — `epoch 3: loss=0.1234 acc=0.9500 val_loss=0.2000 (41 ms)` — and,
+ * with `batchInterval`, the batch loss every that many batches.
+ */
+export class ProgressLogger implements Callback {
+  readonly batchInterval: number;
+  readonly digits: number;
+  private readonly printFn: (line: string) => void;
+  private started = 0;
+  private epoch = 0;
+
+  constructor(args: ProgressLoggerArgs = {}) {
+    const op = 'progressLogger';
+    const a = args ?? {};
+    this.printFn = a.printFn ?? ((line) => console.log(line));
+    if (typeof this.printFn !== 'function') throw new ValueError(op, 'printFn must be a function');
+    this.batchInterval = checkNumber(op, 'batchInterval', a.batchInterval ?? 0, nonNegativeInteger, 'an integer ≥ 0');
+    this.digits = checkNumber(op, 'digits', a.digits ?? 4, (v) => nonNegativeInteger(v) && v <= 20, 'in 0..20');
+  }
+
+  onEpochBegin(epoch: number): void {
+    this.epoch = epoch;
+    this.started = performance.now();
+  }
+
+  onBatchEnd(batch: number, logs: Logs = {}): void {
+    if (this.batchInterval > 0 && (batch + 1) % this.batchInterval === 0 && logs.loss !== undefined) {
+      this.printFn(`epoch ${this.epoch + 1} batch ${batch + 1}: loss=${logs.loss.toFixed(this.digits)}`);
+    }
+  }
+
+  onEpochEnd(epoch: number, logs: Logs = {}): void {
+    const values = Object.entries(logs)
+      .map(([k, v]) => `${k}=${v.toFixed(this.digits)}`)
+      .join(' ');
+    this.printFn(`epoch ${epoch + 1}: ${values} (${Math.round(performance.now() - this.started)} ms)`);
+  }
+}

@@ -7,6 +7,8 @@ import {
   EarlyStopping,
   type EarlyStoppingArgs,
   LearningRateScheduler,
+  ProgressLogger,
+  type ProgressLoggerArgs,
   ReduceLROnPlateau,
   type ReduceLROnPlateauArgs,
   TerminateOnNaN,
@@ -17,6 +19,8 @@ export {
   EarlyStopping,
   type EarlyStoppingArgs,
   LearningRateScheduler,
+  ProgressLogger,
+  type ProgressLoggerArgs,
   ReduceLROnPlateau,
   type ReduceLROnPlateauArgs,
   TerminateOnNaN,
@@ -41,4 +45,9 @@ export function reduceLROnPlateau(args: ReduceLROnPlateauArgs = {}): ReduceLROnP
 /** Sets the learning rate at the start of each epoch to `schedule(epoch, lr)`. */
 export function learningRateScheduler(schedule: (epoch: number, lr: number) => number): LearningRateScheduler {
   return new LearningRateScheduler(schedule);
+}
+
+/** Prints a line per epoch (loss, metrics, time) and optionally the loss every N batches. */
+export function progressLogger(args: ProgressLoggerArgs = {}): ProgressLogger {
+  return new ProgressLogger(args);
 }
