@@ -454,3 +454,14 @@ describe('atomic saves', () => {
     await expect(wg.loadModel(good)).rejects.toThrow(wg.FormatError);
   });
 });
+
+describe('model.save', () => {
+  it('delegates to saveModel, and loadModel restores equal predictions', async () => {
+    await wg.ready();
+    const m = wg.sequential([wg.layers.dense({ units: 3, activation: 'relu', inputShape: [2] })]);
+    const saved = await m.save();
+    const loaded = await wg.loadModel(saved);
+    const x = wg.tensor([0.5, -1, 2, 3], [2, 2]);
+    expect(Array.from(loaded.predict(x).dataSync())).toEqual(Array.from(m.predict(x).dataSync()));
+  });
+});

@@ -523,6 +523,16 @@ export class Sequential extends SequentialBase {
     return out;
   }
 
+  /**
+   * Saves topology and weights (like tfjs `model.save`): to a directory (Node/Deno; written
+   * atomically) or, with 'memory', only returned. Loaded back by `wg.loadModel`.
+   */
+  async save(target = 'memory'): Promise<import('../io/model-io.js').ModelArtifacts> {
+    // Imported on use: io/ builds models through model/serialize, which imports this file.
+    const { saveModel } = await import('../io/model-io.js');
+    return saveModel(this, target);
+  }
+
   override dispose(): void {
     if (this.compiled && this.rt) this.compiled.optimizer.dispose(this.rt);
     this.compiled = undefined;
