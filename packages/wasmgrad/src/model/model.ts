@@ -73,6 +73,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve
  */
 export class Sequential extends SequentialBase {
   private compiled: Compiled | undefined;
+  private lastCompileArgs: CompileArgs | undefined;
   private step = 0;
   /** The current batch's inputs and targets, and the last forward output (byte addresses). */
   private batchX = 0;
@@ -111,6 +112,12 @@ export class Sequential extends SequentialBase {
       metrics,
       regularized: this.weights.filter((w) => w.regularizer && w.trainable),
     };
+    this.lastCompileArgs = args;
+  }
+
+  /** The arguments of the last compile (workers spawned from this model compile with them). */
+  get compileArgs(): CompileArgs | undefined {
+    return this.lastCompileArgs;
   }
 
   /** The compiled optimizer. */

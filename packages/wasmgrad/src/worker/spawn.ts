@@ -40,7 +40,10 @@ export type TensorInput = Tensor | { values: ArrayLike<number>; shape: readonly 
 
 /** Options of {@link spawn}. */
 export interface SpawnOptions {
-  /** compile arguments for the worker's model (and for models made by {@link Trainer.pull}). */
+  /**
+   * compile arguments for the worker's model (and for models made by {@link Trainer.pull}).
+   * Default: those of the model's last `compile`, if any.
+   */
   compile?: CompileArgs;
   /** Force the SIMD128 or scalar build in the worker. Default: the build of the calling thread. */
   simd?: boolean;
@@ -380,7 +383,7 @@ export async function spawn(model: Sequential, options: SpawnOptions = {}): Prom
   const link = inNode ? await nodeLink(options.entry, options.name) : webLink(options.entry, options.name);
   const trainer = new WorkerTrainer(Comlink.wrap<WorkerApi>(link.endpoint), link, json);
   try {
-    await trainer.init(weights, readyOptions, options.compile);
+    await trainer.init(weights, readyOptions, options.compile ?? model.compileArgs);
   } catch (err) {
     await trainer.terminate();
     throw err;
