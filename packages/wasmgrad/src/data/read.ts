@@ -1,12 +1,9 @@
 import { ValueError } from '../errors.js';
+import { isNode } from '../runtime/platform.js';
 
 interface DenoLike {
   readFile(path: string | URL): Promise<Uint8Array>;
 }
-
-const isNode = (): boolean =>
-  typeof (globalThis as { Deno?: unknown }).Deno === 'undefined' &&
-  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 
 /**
  * Reads the bytes of a file path (Node, Deno) or URL (every runtime; file: URLs in Node and Deno).

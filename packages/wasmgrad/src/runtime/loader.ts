@@ -3,6 +3,7 @@
  * file URL), browsers (streaming compile), or whatever the caller or a bundler hands over.
  */
 import { RuntimeStateError } from '../errors.js';
+import { isNode } from './platform.js';
 
 /** Where the wasm module comes from. */
 export type WasmSource = string | URL | ArrayBuffer | ArrayBufferView | Response | WebAssembly.Module;
@@ -24,10 +25,6 @@ export function defaultWasmUrl(simd: boolean): URL {
     ? new URL('../../wasm/wasmgrad-simd.wasm', import.meta.url)
     : new URL('../../wasm/wasmgrad-scalar.wasm', import.meta.url);
 }
-
-const isNode = (): boolean =>
-  typeof (globalThis as { Deno?: unknown }).Deno === 'undefined' &&
-  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 
 async function fromUrl(url: URL): Promise<WebAssembly.Module> {
   if (url.protocol === 'file:' && isNode()) {

@@ -19,6 +19,7 @@ import { type CompileArgs, NonFiniteLossError, type Sequential } from '../model/
 import { type ModelJSON, SequentialBase } from '../model/sequential.js';
 import { modelFromJSON } from '../model/serialize.js';
 import { Optimizer } from '../optimizers/optimizers.js';
+import { isNode } from '../runtime/platform.js';
 import { ready, runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type {
@@ -96,12 +97,7 @@ interface Link {
   terminate(): Promise<void>;
 }
 
-interface Globals {
-  Deno?: unknown;
-  process?: { versions?: { node?: string } };
-}
-const g = globalThis as typeof globalThis & Globals;
-const inNode = typeof g.Deno === 'undefined' && typeof g.process?.versions?.node === 'string';
+const inNode = isNode();
 
 /** A Node worker thread; specifiers are computed so that browser bundlers leave them alone. */
 async function nodeLink(entry: string | URL | undefined, name: string | undefined): Promise<Link> {
