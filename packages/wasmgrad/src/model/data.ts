@@ -1,5 +1,6 @@
 import { fmtShape, ShapeError, ValueError } from '../errors.js';
 import type { Loss } from '../losses/losses.js';
+import { labelsToInt32 } from '../runtime/kernels/loss.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -51,18 +52,14 @@ export function prepareData(
     if (perSample !== prod(outputShape.slice(0, -1))) {
       throw new ShapeError(op, `sparse labels need shape [n] or [n,1], got ${fmtShape(y.shape)}`);
     }
-    const values = y.dataSync();
-    const labels = rt.allocator.alloc(4 * values.length, op);
-    owned.push(labels);
-    const view = new Int32Array(rt.memory.buffer, labels, values.length);
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i] as number;
-      if (!Number.isInteger(v) || v < 0 || v >= classes) {
-        rt.allocator.release(labels);
-        throw new ValueError(op, `label ${v} at index ${i} is not an integer class in [0, ${classes})`);
-      }
-      view[i] = v;
+    const labels = rt.allocator.alloc(4 * y.size, op);
+    try {
+      labelsToInt32(rt, y.size, classes, y.ptr, labels, op);
+    } catch (err) {
+      rt.allocator.release(labels);
+      throw err;
     }
+    owned.push(labels);
     return { n, x: x.ptr, xRowLen: prod(inputShape), target: labels, targetRowLen: perSample, sparse: true, owned };
   }
   if (fmtShape(y.shape.slice(1)) !== fmtShape(outputShape)) {
