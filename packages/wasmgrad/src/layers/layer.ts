@@ -137,6 +137,40 @@ export abstract class Layer {
    */
   abstract backward(ctx: StepContext, dy: number, batch: number, needDx: boolean): number;
 
+  // ---- Several inputs or outputs (functional API) ----
+  // Most layers take one tensor and give one; merge layers (add, concatenate, cross) take several,
+  // and recurrent layers with returnState give several. Such layers override the *Multi methods;
+  // the defaults below wrap the single-tensor ones, so a graph model can call every layer the same
+  // way. Per-sample shapes throughout; buffers are byte addresses as in forward/backward.
+
+  /** Per-sample input shapes once built with several inputs (undefined for single-input layers). */
+  inputShapes: number[][] | undefined;
+  /** Per-sample output shapes, once built (equals [outputShape] for single-output layers). */
+  outputShapes: number[][] = [];
+
+  /** Builds for several per-sample input shapes. Default: exactly one input, via {@link build}. */
+  buildMulti(inputShapes: readonly (readonly number[])[]): void {
+    if (inputShapes.length !== 1) {
+      throw new ShapeError(this.name, `takes 1 input, got ${inputShapes.length}`);
+    }
+    this.build(inputShapes[0] as readonly number[]);
+    this.outputShapes = [this.outputShape];
+  }
+
+  /** Forward over several inputs; returns one buffer per output. Default: {@link forward}. */
+  forwardMulti(ctx: StepContext, xs: readonly number[], batch: number): number[] {
+    return [this.forward(ctx, xs[0] as number, batch)];
+  }
+
+  /**
+   * Backward from one gradient per output (0 where no gradient flows into that output: treat it
+   * as zeros); returns one input gradient per input when `needDx` (else zeros). Default:
+   * {@link backward}.
+   */
+  backwardMulti(ctx: StepContext, dys: readonly number[], batch: number, needDx: boolean): number[] {
+    return [this.backward(ctx, dys[0] as number, batch, needDx)];
+  }
+
   /** The layer's options, for toJSON (without name/trainable/inputShape, added by the model). */
   abstract getConfig(): Record<string, unknown>;
 
