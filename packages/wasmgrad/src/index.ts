@@ -23,6 +23,7 @@ export type { LossIdentifier, LossName } from './losses/losses.js';
 export {
   type CompileArgs,
   type FitArgs,
+  LayersModel,
   NonFiniteLossError,
   Sequential,
   sequential,
@@ -30,6 +31,7 @@ export {
 export type { ModelJSON } from './model/sequential.js';
 export { modelFromJSON } from './model/serialize.js';
 export { type Optimizer, type OptimizerIdentifier, optimizers } from './optimizers/optimizers.js';
+export { LearningRateSchedule, type SerializedSchedule, schedules } from './optimizers/schedules.js';
 export { setSeed } from './random.js';
 export { type Regularizer, regularizers } from './regularizers/regularizers.js';
 export { Allocator } from './runtime/allocator.js';

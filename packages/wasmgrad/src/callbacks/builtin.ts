@@ -5,7 +5,7 @@ import type { Callback, Logs } from './callback.js';
 /** What the built-in callbacks use of the model fit hands them through setModel. */
 export interface CallbackModel {
   stopTraining: boolean;
-  readonly optimizer: { learningRate: number };
+  readonly optimizer: { learningRate: number; readonly schedule?: { readonly className: string } };
   getWeights(): Tensor[];
   setWeights(weights: Tensor[]): void;
 }
@@ -26,6 +26,21 @@ function checkNumber(op: string, name: string, v: unknown, ok: (v: number) => bo
     throw new ValueError(op, `${name} must be ${what}, got ${String(v)}`);
   }
   return v;
+}
+
+/**
+ * Callbacks that set the learning rate cannot work with an optimizer whose rate follows a schedule
+ * (Keras refuses the assignment too); they say so when training begins rather than epochs later.
+ */
+function refuseSchedule(op: string, model: CallbackModel): void {
+  const schedule = model.optimizer.schedule;
+  if (schedule) {
+    throw new ValueError(
+      op,
+      `the optimizer's learning rate follows a ${schedule.className} schedule, which ${op} cannot change; ` +
+        'use a number as learningRate with this callback, or the schedule alone',
+    );
+  }
 }
 
 const nonNegativeInteger = (v: number) => Number.isSafeInteger(v) && v >= 0;
@@ -241,6 +256,7 @@ export class ReduceLROnPlateau extends ModelCallback {
   }
 
   onTrainBegin(): void {
+    refuseSchedule(this.op, this.model);
     this.best = this.mode === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
     this.wait = 0;
     this.cooldownCounter = 0;
@@ -281,6 +297,10 @@ export class LearningRateScheduler extends ModelCallback {
     if (typeof schedule !== 'function') {
       throw new ValueError(this.op, `schedule must be a function (epoch, lr) => lr, got ${typeof schedule}`);
     }
+  }
+
+  onTrainBegin(): void {
+    refuseSchedule(this.op, this.model);
   }
 
   onEpochBegin(epoch: number): void {

@@ -1,6 +1,7 @@
 import { ValueError } from '../errors.js';
 import * as k from '../runtime/kernels/optim.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { LearningRateSchedule, type SerializedSchedule, scheduleFromConfig } from './schedules.js';
 
 /**
  * Gradient clipping options every optimizer takes (Keras names): clip each gradient value to
@@ -8,7 +9,11 @@ import type { Runtime } from '../runtime/runtime.js';
  * the weights being one flat buffer) or globalClipNorm (the same here).
  */
 export interface OptimizerArgs {
-  learningRate?: number;
+  /**
+   * A constant rate, or a schedule evaluated at the optimizer's iteration count before each update
+   * (also accepted serialized, `{ className, config }`, as getConfig writes it).
+   */
+  learningRate?: number | LearningRateSchedule | SerializedSchedule;
   clipValue?: number;
   clipNorm?: number;
   globalClipNorm?: number;
@@ -22,7 +27,15 @@ export interface OptimizerArgs {
  */
 export abstract class Optimizer {
   abstract readonly className: string;
-  learningRate: number;
+  /** The schedule the learning rate follows, if one was given. */
+  readonly schedule: LearningRateSchedule | undefined;
+  /**
+   * Updates applied so far: the step of the last update, as fit counts them (Keras `iterations`).
+   * A schedule is evaluated at the count before each update, so the first update uses step 0.
+   */
+  iterations = 0;
+  private constantRate = 0;
+  private rt: Runtime | undefined;
   readonly clipValue: number | undefined;
   readonly clipNorm: number | undefined;
   readonly globalClipNorm: number | undefined;
@@ -32,12 +45,14 @@ export abstract class Optimizer {
   protected n = 0;
 
   constructor(args: OptimizerArgs, defaultLr: number) {
-    this.learningRate = args.learningRate ?? defaultLr;
+    const lr = args.learningRate ?? defaultLr;
+    if (lr instanceof LearningRateSchedule) this.schedule = lr;
+    else if (typeof lr === 'object' && lr !== null) this.schedule = scheduleFromConfig(lr, 'optimizer');
+    else this.learningRate = lr;
     this.clipValue = args.clipValue;
     this.clipNorm = args.clipNorm;
     this.globalClipNorm = args.globalClipNorm;
     this.weightDecay = args.weightDecay ?? 0;
-    checkPositive('optimizer', 'learningRate', this.learningRate, true);
     for (const [name, v] of [
       ['clipValue', this.clipValue],
       ['clipNorm', this.clipNorm],
@@ -46,6 +61,24 @@ export abstract class Optimizer {
       if (v !== undefined) checkPositive('optimizer', name, v, false);
     }
     checkPositive('optimizer', 'weightDecay', this.weightDecay, true);
+  }
+
+  /** The current learning rate: the constant, or the schedule at {@link iterations}. */
+  get learningRate(): number {
+    return this.schedule ? this.schedule.at(this.iterations) : this.constantRate;
+  }
+
+  /** Sets a constant learning rate; refused when the rate follows a schedule (as in Keras). */
+  set learningRate(value: number) {
+    if (this.schedule) {
+      throw new ValueError(
+        this.className ?? 'optimizer',
+        `the learning rate follows a ${this.schedule.className} schedule and cannot be set (to ${value}); ` +
+          'create the optimizer with a number as learningRate to change it during training',
+      );
+    }
+    checkPositive(this.className ?? 'optimizer', 'learningRate', value, true);
+    this.constantRate = value;
   }
 
   /** How many state buffers of the parameter layout the optimizer keeps. */
@@ -59,6 +92,8 @@ export abstract class Optimizer {
   init(rt: Runtime, n: number): void {
     this.dispose(rt);
     this.n = n;
+    this.rt = rt;
+    this.iterations = 0;
     for (let i = 0; i < this.stateCount; i++) {
       const p = rt.allocF32(Math.max(n, 1), this.className);
       rt.f32.fill(this.initialState(i), p >>> 2, (p >>> 2) + n);
@@ -74,11 +109,54 @@ export abstract class Optimizer {
 
   /** One update of `n` parameters at step `t` (1-based): clipping, weight decay, then the rule. */
   apply(rt: Runtime, params: number, grads: number, n: number, t: number): void {
+    this.iterations = t - 1;
     if (this.clipValue !== undefined) k.clipByValue(rt, n, grads, -this.clipValue, this.clipValue);
     const norm = this.globalClipNorm ?? this.clipNorm;
     if (norm !== undefined) k.clipByNorm(rt, n, grads, norm);
     if (this.weightDecay > 0 && this.decoupledDecay) k.weightDecay(rt, n, params, this.learningRate * this.weightDecay);
     this.update(rt, params, grads, n, t);
+    this.iterations = t;
+  }
+
+  /**
+   * A copy of the optimizer's state: the iteration count and every state buffer (moments,
+   * accumulators), in a fixed order. With {@link setState} it makes a resumed run continue exactly.
+   */
+  getState(): OptimizerState {
+    const rt = this.rt;
+    const slots = this.state.map((p) => (rt ? rt.f32.slice(p >>> 2, (p >>> 2) + this.n) : new Float32Array(0)));
+    return { className: this.className, iterations: this.iterations, slots };
+  }
+
+  /** Restores a state from {@link getState}; sizes are checked before anything is written. */
+  setState(state: OptimizerState): void {
+    const op = `${this.className}.setState`;
+    if (!state || typeof state !== 'object' || !Array.isArray(state.slots)) {
+      throw new ValueError(op, 'expects { className, iterations, slots: Float32Array[] }');
+    }
+    if (state.className !== this.className) {
+      throw new ValueError(
+        op,
+        `state of a ${String(state.className)} optimizer cannot be loaded into ${this.className}`,
+      );
+    }
+    if (!Number.isSafeInteger(state.iterations) || state.iterations < 0) {
+      throw new ValueError(op, `iterations must be an integer ≥ 0, got ${state.iterations}`);
+    }
+    const rt = this.rt;
+    if (!rt) throw new ValueError(op, 'the optimizer has no state yet: compile the model first');
+    if (state.slots.length !== this.state.length) {
+      throw new ValueError(op, `expected ${this.state.length} state buffers, got ${state.slots.length}`);
+    }
+    state.slots.forEach((s, i) => {
+      if (!(s instanceof Float32Array) || s.length !== this.n) {
+        throw new ValueError(op, `state buffer ${i} must be a Float32Array of ${this.n} values, got ${s?.length}`);
+      }
+    });
+    state.slots.forEach((s, i) => {
+      rt.f32.set(s, this.s(i) >>> 2);
+    });
+    this.iterations = state.iterations;
   }
 
   /** Whether `weightDecay` is applied by {@link apply} (AdamW folds it into its own kernel). */
@@ -90,7 +168,7 @@ export abstract class Optimizer {
 
   /** Options, for serialization. */
   getConfig(): Record<string, unknown> {
-    const c: Record<string, unknown> = { learningRate: this.learningRate };
+    const c: Record<string, unknown> = { learningRate: this.schedule ? this.schedule.toJSON() : this.learningRate };
     if (this.clipValue !== undefined) c.clipValue = this.clipValue;
     if (this.clipNorm !== undefined) c.clipNorm = this.clipNorm;
     if (this.globalClipNorm !== undefined) c.globalClipNorm = this.globalClipNorm;
@@ -101,6 +179,14 @@ export abstract class Optimizer {
   protected s(i: number): number {
     return this.state[i] as number;
   }
+}
+
+/** An optimizer's state as {@link Optimizer.getState} returns it. */
+export interface OptimizerState {
+  className: string;
+  iterations: number;
+  /** The state buffers, one value per trainable parameter each. */
+  slots: Float32Array[];
 }
 
 function checkPositive(op: string, name: string, v: number, allowZero: boolean): void {
