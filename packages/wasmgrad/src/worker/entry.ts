@@ -40,6 +40,14 @@ export interface TensorData {
   shape: number[];
 }
 
+/** A tensor kept in the worker's memory by {@link WorkerApi.store}, named by its id. */
+export interface StoredRef {
+  stored: number;
+}
+
+/** Data of a worker call: values sent with the call, or a tensor the worker already keeps. */
+export type DataRef = TensorData | StoredRef;
+
 /** An optimizer as it crosses threads: a name ('adam') or `{ className: 'Adam', config }`. */
 export type OptimizerSpec = string | { className: string; config?: Record<string, unknown> };
 
@@ -56,7 +64,7 @@ export interface WorkerFitArgs {
   batchSize?: number;
   shuffle?: boolean;
   validationSplit?: number;
-  validationData?: [TensorData, TensorData];
+  validationData?: [DataRef, DataRef];
   initialEpoch?: number;
   seed?: number;
   /** Least time between two progress events in ms (default 100); the last epoch is always sent. */
@@ -74,6 +82,8 @@ export interface WorkerHistory {
   epoch: number[];
   history: Record<string, number[]>;
   stopped: boolean;
+  /** Batches this fit trained (over all its epochs). */
+  batches: number;
 }
 
 /** What the worker exposes. Seen through `Comlink.wrap`, every method returns a promise. */
@@ -93,24 +103,35 @@ export interface WorkerApi {
    * Builds the worker's model from its JSON topology and weights (in getWeights order) and
    * compiles it when `compile` is given. Replaces any earlier model of this worker.
    */
-  init(modelJSON: unknown, weights: Float32Array[], compile?: WorkerCompileArgs): Promise<{ params: number }>;
+  init(
+    modelJSON: unknown,
+    weights: Float32Array[],
+    compile?: WorkerCompileArgs,
+    control?: Int32Array,
+  ): Promise<{ params: number }>;
   /** (Re)compiles the worker's model. */
   compile(args: WorkerCompileArgs): Promise<void>;
+  /**
+   * Copies a tensor into the worker's wasm memory once and keeps it there; later calls name it as
+   * `{ stored: id }` instead of sending its values again. Resolves with the id.
+   */
+  store(data: TensorData): Promise<number>;
+  /** Frees a tensor kept by {@link WorkerApi.store} (unknown ids are ignored). */
+  release(id: number): Promise<void>;
   /** Trains the worker's model; `progress` (a Comlink.proxy) receives throttled epoch events. */
-  fit(
-    x: TensorData,
-    y: TensorData,
-    args?: WorkerFitArgs,
-    progress?: (event: ProgressEvent) => void,
-  ): Promise<WorkerHistory>;
+  fit(x: DataRef, y: DataRef, args?: WorkerFitArgs, progress?: (event: ProgressEvent) => void): Promise<WorkerHistory>;
   /** Loss and metrics over a dataset. */
-  evaluate(x: TensorData, y: TensorData, args?: { batchSize?: number }): Promise<Record<string, number>>;
+  evaluate(x: DataRef, y: DataRef, args?: { batchSize?: number }): Promise<Record<string, number>>;
   /** Outputs for a batch of inputs; the values are transferred back. */
-  predict(x: TensorData, args?: { batchSize?: number }): Promise<TensorData>;
+  predict(x: DataRef, args?: { batchSize?: number }): Promise<TensorData>;
   /** Copies of the weights in layer order; the values are transferred back. */
   getWeights(): Promise<TensorData[]>;
-  /** Ends a running fit after its current batch (fit yields between batches, so this is heard). */
-  stop(): Promise<void>;
+  /**
+   * Ends a running fit after its current batch. This message is heard when fit yields (every
+   * ~50 ms); a trainer with a control block (see ./control.ts) is heard after the current
+   * batch. Resolves with the number of batches the fit had finished.
+   */
+  stop(): Promise<{ batches: number }>;
   /** Holds a running fit after its current batch until resume() (or stop()). */
   pause(): Promise<void>;
   /** Lets a paused fit go on. */

@@ -14,7 +14,8 @@ import { modelFromJSON } from '../model/serialize.js';
 import { getOptimizer, type Optimizer, optimizers } from '../optimizers/optimizers.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { checkShape, empty, sizeOf, type Tensor } from '../tensor/tensor.js';
-import type { OptimizerSpec, ProgressEvent, TensorData, WorkerApi, WorkerCompileArgs } from './entry.js';
+import { CONTROL_BATCH, CONTROL_STOP } from './control.js';
+import type { DataRef, OptimizerSpec, ProgressEvent, TensorData, WorkerApi, WorkerCompileArgs } from './entry.js';
 
 /** Copies values into a new tensor of `shape` in `rt`, checking that they fill the shape. */
 export function tensorFrom(rt: Runtime, values: ArrayLike<number>, shape: readonly number[], op: string): Tensor {
@@ -68,8 +69,15 @@ type TrainerMethods = Omit<WorkerApi, 'ready' | 'simd' | 'matMul'>;
 /** The trainer methods over the worker's runtime, given by `getRuntime`. */
 export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMethods {
   let state: { model: Sequential; rt: Runtime } | undefined;
+  /** The control word shared with the calling thread (see ./control.ts), if any. */
+  let control: Int32Array | undefined;
   let fitting = false;
   let stopRequested = false;
+  /** Batches of the running (or last) fit. */
+  let batches = 0;
+  /** Tensors kept by store(), by id. */
+  const stored = new Map<number, Tensor>();
+  let nextId = 1;
   /** Set while paused: the fit waits on it after each batch. */
   let gate: { paused: Promise<void>; resume: () => void } | undefined;
   const openGate = () => {
@@ -84,26 +92,53 @@ export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMetho
     return state;
   };
 
-  /** Runs `fn` on tensors made from `data`, disposing them whatever happens. */
+  /**
+   * Runs `fn` on tensors for `data`: stored tensors as they are, sent values copied into new
+   * tensors that are disposed whatever happens.
+   */
   const withTensors = async <T>(
     rt: Runtime,
     op: string,
-    data: TensorData[],
+    data: DataRef[],
     fn: (tensors: Tensor[]) => T | Promise<T>,
   ): Promise<T> => {
     const made: Tensor[] = [];
+    const tensors: Tensor[] = [];
     try {
-      for (const d of data) made.push(tensorFrom(rt, d?.values, d?.shape, op));
-      return await fn(made);
+      for (const d of data) {
+        if (d && typeof d === 'object' && 'stored' in d) {
+          const t = stored.get(d.stored);
+          if (!t) throw new ValueError(op, `no stored tensor ${String(d.stored)} in this worker (released?)`);
+          if (t.runtime !== rt)
+            throw new RuntimeStateError(op, `stored tensor ${d.stored} belongs to an older runtime`);
+          tensors.push(t);
+        } else {
+          const t = tensorFrom(rt, (d as TensorData)?.values, (d as TensorData)?.shape, op);
+          made.push(t);
+          tensors.push(t);
+        }
+      }
+      return await fn(tensors);
     } finally {
       for (const t of made) t.dispose();
     }
   };
 
+  /** Ends the running fit after its current batch. */
+  const requestStop = () => {
+    if (!fitting || !state) return;
+    stopRequested = true;
+    state.model.stopTraining = true;
+    openGate();
+  };
+
   return {
-    async init(modelJSON, weights, compile) {
+    async init(modelJSON, weights, compile, sharedControl) {
       const op = 'worker.init';
       if (fitting) throw new RuntimeStateError(op, 'a fit is running in this worker: stop it or wait for it');
+      if (sharedControl !== undefined && !(sharedControl instanceof Int32Array && sharedControl.length >= 1)) {
+        throw new ValueError(op, 'the control block must be an Int32Array over a SharedArrayBuffer');
+      }
       const rt = await getRuntime();
       const model = modelFromJSON(modelJSON as ModelJSON);
       try {
@@ -128,11 +163,24 @@ export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMetho
       }
       state?.model.dispose();
       state = { model, rt };
+      control = sharedControl;
       return { params: model.countParams() };
     },
 
     async compile(args) {
       idleModel('worker.compile').model.compile(toCompileArgs(args));
+    },
+
+    async store(data) {
+      const t = tensorFrom(await getRuntime(), data?.values, data?.shape, 'worker.store');
+      const id = nextId++;
+      stored.set(id, t);
+      return id;
+    },
+
+    async release(id) {
+      stored.get(id)?.dispose();
+      stored.delete(id);
     },
 
     async fit(x, y, args = {}, progress) {
@@ -143,10 +191,16 @@ export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMetho
       const interval = args.progressIntervalMs ?? 100;
       let lastSent = Number.NEGATIVE_INFINITY;
       let lastEvent: Promise<unknown> = Promise.resolve();
+      const shared = control;
       // Progress is sent without waiting for the caller, so messaging never holds training up;
       // the last event is awaited before fit returns so that it arrives before fit's result.
       const callback: Callback = {
-        onBatchEnd: () => gate?.paused,
+        onBatchEnd: () => {
+          batches++;
+          // One atomic add counts the batch and reads the stop bit the calling thread may have set.
+          if (shared && (Atomics.add(shared, 0, CONTROL_BATCH) & CONTROL_STOP) !== 0) requestStop();
+          return gate?.paused;
+        },
         onEpochEnd(epoch, logs = {}) {
           const now = performance.now();
           if (progress && (now - lastSent >= interval || epoch === epochs - 1 || stopRequested)) {
@@ -158,6 +212,7 @@ export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMetho
       };
       fitting = true;
       stopRequested = false;
+      batches = 0;
       try {
         return await withTensors(rt, op, [x, y, ...validation], async ([tx, ty, vx, vy]) => {
           const history = await model.fit(tx as Tensor, ty as Tensor, {
@@ -171,7 +226,7 @@ export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMetho
             callbacks: [callback],
           });
           await lastEvent;
-          return { epoch: history.epoch, history: history.history, stopped: stopRequested };
+          return { epoch: history.epoch, history: history.history, stopped: stopRequested, batches };
         });
       } finally {
         fitting = false;
@@ -204,10 +259,8 @@ export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMetho
     },
 
     async stop() {
-      if (!fitting || !state) return;
-      stopRequested = true;
-      state.model.stopTraining = true;
-      openGate();
+      requestStop();
+      return { batches };
     },
 
     async pause() {

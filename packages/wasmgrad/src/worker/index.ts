@@ -3,4 +3,13 @@
  * @module
  */
 export type { ProgressEvent, TensorData, WorkerHistory } from './entry.js';
-export { type SpawnOptions, spawn, type TensorInput, type Trainer, type TrainerFitArgs } from './spawn.js';
+export {
+  type SpawnOptions,
+  type StopResult,
+  spawn,
+  type TensorInput,
+  type Trainer,
+  type TrainerFitArgs,
+  type TrainerInput,
+  WorkerTensor,
+} from './spawn.js';

@@ -6,23 +6,16 @@
  * @module
  */
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
-import {
-  DisposedError,
-  OutOfMemoryError,
-  RuntimeStateError,
-  ShapeError,
-  ValueError,
-  WasmgradError,
-  WorkerError,
-} from '../errors.js';
-import { type CompileArgs, NonFiniteLossError, type Sequential } from '../model/model.js';
+import { ValueError, WorkerError } from '../errors.js';
+import type { CompileArgs, Sequential } from '../model/model.js';
 import { type ModelJSON, SequentialBase } from '../model/sequential.js';
 import { modelFromJSON } from '../model/serialize.js';
 import { Optimizer } from '../optimizers/optimizers.js';
 import { isNode } from '../runtime/platform.js';
 import { ready, runtime } from '../runtime/runtime.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { CONTROL_STOP, createControl } from './control.js';
 import type {
+  DataRef,
   ProgressEvent,
   TensorData,
   WorkerApi,
@@ -32,12 +25,11 @@ import type {
   WorkerReadyOptions,
 } from './entry.js';
 import { resolveOptimizer, tensorFrom } from './host.js';
+import { moved, type TensorInput, type TrainerInput, toData, toRef, WorkerTensor } from './inputs.js';
+import { type Link, nodeLink, retype, webLink } from './link.js';
 
-/**
- * Data for a trainer call: a tensor, or values with a shape. Values are copied once and the copy
- * transferred; a Float32Array over a SharedArrayBuffer is shared with the worker instead (no copy).
- */
-export type TensorInput = Tensor | { values: ArrayLike<number>; shape: readonly number[] };
+export type { TensorInput, TrainerInput } from './inputs.js';
+export { WorkerTensor } from './inputs.js';
 
 /** Options of {@link spawn}. */
 export interface SpawnOptions {
@@ -54,31 +46,61 @@ export interface SpawnOptions {
   entry?: string | URL;
   /** A name for the worker (shown by browser devtools). */
   name?: string;
+  /**
+   * Share a stop flag with the worker through a SharedArrayBuffer, so stop() is heard after the
+   * current batch. Default: true where shared memory can cross to a worker (Node, Deno,
+   * cross-origin-isolated pages); false uses messages only, heard when fit yields (~50 ms).
+   */
+  sharedStop?: boolean;
 }
 
 /** Options of {@link Trainer.fit}: those of `model.fit`, with progress events instead of callbacks. */
 export interface TrainerFitArgs extends Omit<WorkerFitArgs, 'validationData'> {
-  validationData?: [TensorInput, TensorInput];
+  validationData?: [TrainerInput, TrainerInput];
   /** Receives `{ epoch, logs }` after epochs, at most every `progressIntervalMs` (and the last). */
   onProgress?: (event: ProgressEvent) => void;
 }
 
+/** What {@link Trainer.stop} resolves with. */
+export interface StopResult {
+  /**
+   * Batches the running fit had finished when the stop request was made (read atomically from
+   * the shared control word; without shared memory, when the worker received the request). The
+   * fit's `WorkerHistory.batches` minus this is how many batches ran after the request.
+   */
+  batches: number;
+}
+
 /** A model training in a worker. Every method runs there; results come back as plain data. */
 export interface Trainer {
-  /** Trains the worker's model; resolves with the History values and whether stop() ended it. */
-  fit(x: TensorInput, y: TensorInput, args?: TrainerFitArgs): Promise<WorkerHistory>;
+  /**
+   * Trains the worker's model; resolves with the History values and whether stop() ended it.
+   * Data is sent with every call unless it is a {@link WorkerTensor} from {@link Trainer.upload}.
+   */
+  fit(x: TrainerInput, y: TrainerInput, args?: TrainerFitArgs): Promise<WorkerHistory>;
   /** Loss and metrics over a dataset. */
-  evaluate(x: TensorInput, y: TensorInput, args?: { batchSize?: number }): Promise<Record<string, number>>;
+  evaluate(x: TrainerInput, y: TrainerInput, args?: { batchSize?: number }): Promise<Record<string, number>>;
   /** Outputs for a batch of inputs. */
-  predict(x: TensorInput, args?: { batchSize?: number }): Promise<TensorData>;
+  predict(x: TrainerInput, args?: { batchSize?: number }): Promise<TensorData>;
+  /**
+   * Copies data into the worker's wasm memory once and keeps it there: the returned
+   * {@link WorkerTensor} stands for it in later fit/evaluate/predict calls of this trainer, which
+   * then send nothing. With `transfer: true`, a Float32Array that spans its whole buffer is
+   * transferred as it is (no copy on this thread; the caller's array is detached).
+   */
+  upload(x: TensorInput, options?: { transfer?: boolean }): Promise<WorkerTensor>;
   /** Copies of the worker's weights, in layer order. */
   getWeights(): Promise<TensorData[]>;
   /** A new model on the calling thread with the worker's current weights (compiled if spawned so). */
   pull(): Promise<Sequential>;
   /** (Re)compiles the worker's model. */
   compile(args: CompileArgs): Promise<void>;
-  /** Ends a running fit after its current batch; the fit resolves with `stopped: true`. */
-  stop(): Promise<void>;
+  /**
+   * Ends a running fit after its current batch; the fit resolves with `stopped: true`. With shared
+   * memory (see {@link SpawnOptions.sharedStop}) the worker sees the request after the batch it is
+   * running; without, when its fit next yields.
+   */
+  stop(): Promise<StopResult>;
   /**
    * Holds a running fit after its current batch until {@link Trainer.resume} (stop() also ends a
    * paused fit). getWeights works while paused; predict and evaluate reject until the fit ends.
@@ -90,118 +112,7 @@ export interface Trainer {
   terminate(): Promise<void>;
 }
 
-/** A started worker: its comlink endpoint, a way to hear of its death, and a way to end it. */
-interface Link {
-  endpoint: Comlink.Endpoint;
-  onDeath(listener: (reason: string) => void): void;
-  terminate(): Promise<void>;
-}
-
 const inNode = isNode();
-
-/** A Node worker thread; specifiers are computed so that browser bundlers leave them alone. */
-async function nodeLink(entry: string | URL | undefined, name: string | undefined): Promise<Link> {
-  const threadsName = 'node:worker_threads';
-  const adapterName = 'comlink/dist/esm/node-adapter.mjs';
-  type NodeWorker = {
-    on(type: string, listener: (value: unknown) => void): void;
-    terminate(): Promise<number>;
-  };
-  const { Worker } = (await import(/* @vite-ignore */ threadsName)) as {
-    Worker: new (file: string | URL, options?: { name?: string }) => NodeWorker;
-  };
-  const adapter = (await import(/* @vite-ignore */ adapterName)) as { default: (port: unknown) => Comlink.Endpoint };
-  const worker = new Worker(entry ?? new URL('./entry.js', import.meta.url), { name });
-  return {
-    endpoint: adapter.default(worker),
-    onDeath(listener) {
-      worker.on('error', (err) => listener(`the worker failed: ${(err as Error)?.stack ?? String(err)}`));
-      worker.on('messageerror', (err) => listener(`a message from the worker could not be read: ${String(err)}`));
-      worker.on('exit', (code) => listener(`the worker exited with code ${String(code)}`));
-    },
-    async terminate() {
-      await worker.terminate();
-    },
-  };
-}
-
-/** A module Web Worker (browsers, Deno). The literal `new URL` lets bundlers find the entry. */
-function webLink(entry: string | URL | undefined, name: string | undefined): Link {
-  const worker = entry
-    ? new Worker(entry, { type: 'module', name })
-    : new Worker(new URL('./entry.js', import.meta.url), { type: 'module', name });
-  const listeners: ((reason: string) => void)[] = [];
-  const die = (reason: string) => {
-    for (const l of listeners) l(reason);
-  };
-  // preventDefault keeps an error in the worker from also failing the page (or the Deno process).
-  worker.onerror = (event) => {
-    event.preventDefault();
-    die(`the worker failed: ${event.message || 'it could not be loaded or threw'}`);
-  };
-  worker.onmessageerror = () => die('a message from the worker could not be read');
-  return {
-    endpoint: worker as unknown as Comlink.Endpoint,
-    onDeath(listener) {
-      listeners.push(listener);
-    },
-    async terminate() {
-      worker.terminate();
-    },
-  };
-}
-
-/** Typed errors that keep their class when they cross from the worker. */
-const TYPED_ERRORS: Record<string, new (op: string, message: string) => WasmgradError> = {
-  DisposedError,
-  NonFiniteLossError,
-  RuntimeStateError,
-  ShapeError,
-  ValueError,
-  WasmgradError,
-};
-
-/**
- * comlink rebuilds a thrown error as a plain Error carrying its name; this gives a wasmgrad error
- * its class back so that `instanceof wg.ShapeError` works across threads.
- */
-function retype(err: unknown): unknown {
-  if (!(err instanceof Error)) return err;
-  const op = err.message.split(': ', 1)[0] ?? 'worker';
-  let typed: WasmgradError | undefined;
-  if (err.name === 'OutOfMemoryError') typed = new OutOfMemoryError(op, 0, '');
-  else if (Object.hasOwn(TYPED_ERRORS, err.name)) typed = new (TYPED_ERRORS[err.name] as typeof WasmgradError)(op, '');
-  if (!typed) return err;
-  typed.message = err.message;
-  typed.stack = err.stack;
-  return typed;
-}
-
-const isShared = (buffer: ArrayBufferLike): boolean =>
-  typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer;
-
-/** The buffer to transfer for `data`: none when it lives in a SharedArrayBuffer (shared, not moved). */
-const moved = (data: TensorData): ArrayBuffer[] =>
-  isShared(data.values.buffer) ? [] : [data.values.buffer as ArrayBuffer];
-
-/**
- * Values of an input and its shape. A Float32Array over a SharedArrayBuffer is passed as it is:
- * the worker reads the same memory, nothing is copied here. Anything else becomes a fresh
- * Float32Array, transferred to the worker.
- */
-function toData(input: TensorInput, op: string): TensorData {
-  if (!input || typeof input !== 'object' || !Array.isArray(input.shape)) {
-    throw new ValueError(op, 'expected a tensor or { values, shape }');
-  }
-  if ('dataSync' in input && typeof input.dataSync === 'function') {
-    return { values: input.dataSync(), shape: [...input.shape] };
-  }
-  const { values } = input as { values: ArrayLike<number> };
-  if (!values || typeof values.length !== 'number') throw new ValueError(op, 'values must be an array or typed array');
-  if (values instanceof Float32Array && isShared(values.buffer)) return { values, shape: [...input.shape] };
-  // new Float32Array(...) copies typed arrays with a memcpy; Float32Array.from walks an iterator.
-  return { values: new Float32Array(values), shape: [...input.shape] };
-}
 
 /** compile arguments that can be cloned: optimizer objects become `{ className, config }`. */
 function toWorkerCompile(args: CompileArgs): WorkerCompileArgs {
@@ -218,11 +129,15 @@ class WorkerTrainer implements Trainer {
   private dead: string | undefined;
   private readonly pending = new Set<(reason: string) => void>();
   private compileArgs: WorkerCompileArgs | undefined;
+  /** fit calls sent and not yet settled (the worker runs one; others are rejected there). */
+  private fits = 0;
 
   constructor(
     private readonly api: Comlink.Remote<WorkerApi>,
     private readonly link: Link,
     private readonly json: ModelJSON,
+    /** The control word shared with the worker (./control.ts), when memory can be shared. */
+    private readonly control: Int32Array | undefined,
   ) {
     link.onDeath((reason) => this.kill(reason));
   }
@@ -257,47 +172,68 @@ class WorkerTrainer implements Trainer {
       weights,
       weights.map((w) => w.buffer),
     );
-    await this.call('worker.init', () => this.api.init(this.json, sent, this.compileArgs));
+    await this.call('worker.init', () => this.api.init(this.json, sent, this.compileArgs, this.control));
   }
 
-  fit(x: TensorInput, y: TensorInput, args: TrainerFitArgs = {}): Promise<WorkerHistory> {
+  /** Refs for inputs and every buffer to transfer with them. */
+  private refs(op: string, inputs: TrainerInput[]): { refs: DataRef[]; transfer: ArrayBuffer[] } {
+    const refs: DataRef[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const input of inputs) {
+      const r = toRef(input, op, this);
+      refs.push(r.ref);
+      transfer.push(...r.transfer);
+    }
+    return { refs, transfer };
+  }
+
+  async fit(x: TrainerInput, y: TrainerInput, args: TrainerFitArgs = {}): Promise<WorkerHistory> {
     const op = 'worker.fit';
     const { onProgress, validationData, ...rest } = args;
     return this.call(op, () => {
-      const xd = toData(x, op);
-      const yd = toData(y, op);
+      const inputs = validationData ? [x, y, validationData[0], validationData[1]] : [x, y];
+      const { refs, transfer } = this.refs(op, inputs);
       const fitArgs: WorkerFitArgs = { ...rest };
-      const extra: ArrayBuffer[] = [];
-      if (validationData) {
-        const vx = toData(validationData[0], op);
-        const vy = toData(validationData[1], op);
-        fitArgs.validationData = [vx, vy];
-        extra.push(...moved(vx), ...moved(vy));
-      }
-      return this.api.fit(
-        Comlink.transfer(xd, moved(xd)),
-        Comlink.transfer(yd, moved(yd)),
-        Comlink.transfer(fitArgs, extra),
+      if (validationData) fitArgs.validationData = [refs[2] as DataRef, refs[3] as DataRef];
+      // A new fit starts with a clear stop bit and batch count; a fit sent while another runs is
+      // rejected by the worker and must not clear the running one's stop request.
+      if (this.control && this.fits === 0) Atomics.store(this.control, 0, 0);
+      this.fits++;
+      const sent = this.api.fit(
+        refs[0] as DataRef,
+        refs[1] as DataRef,
+        Comlink.transfer(fitArgs, transfer),
         onProgress ? Comlink.proxy(onProgress) : undefined,
       );
+      return sent.finally(() => {
+        this.fits--;
+      });
     });
   }
 
-  evaluate(x: TensorInput, y: TensorInput, args: { batchSize?: number } = {}): Promise<Record<string, number>> {
+  evaluate(x: TrainerInput, y: TrainerInput, args: { batchSize?: number } = {}): Promise<Record<string, number>> {
     const op = 'worker.evaluate';
     return this.call(op, () => {
-      const xd = toData(x, op);
-      const yd = toData(y, op);
-      return this.api.evaluate(Comlink.transfer(xd, moved(xd)), Comlink.transfer(yd, moved(yd)), args);
+      const { refs, transfer } = this.refs(op, [x, y]);
+      return this.api.evaluate(refs[0] as DataRef, refs[1] as DataRef, Comlink.transfer(args, transfer));
     });
   }
 
-  predict(x: TensorInput, args: { batchSize?: number } = {}): Promise<TensorData> {
+  predict(x: TrainerInput, args: { batchSize?: number } = {}): Promise<TensorData> {
     const op = 'worker.predict';
     return this.call(op, () => {
-      const xd = toData(x, op);
-      return this.api.predict(Comlink.transfer(xd, moved(xd)), args);
+      const { refs, transfer } = this.refs(op, [x]);
+      return this.api.predict(refs[0] as DataRef, Comlink.transfer(args, transfer));
     });
+  }
+
+  async upload(x: TensorInput, options: { transfer?: boolean } = {}): Promise<WorkerTensor> {
+    const op = 'worker.upload';
+    const data = toData(x, op, options.transfer === true);
+    const id = await this.call(op, () => this.api.store(Comlink.transfer(data, moved(data))));
+    return new WorkerTensor(id, data.shape, this, (stored) =>
+      this.dead === undefined ? this.call('worker.release', () => this.api.release(stored)) : Promise.resolve(),
+    );
   }
 
   getWeights(): Promise<TensorData[]> {
@@ -336,8 +272,12 @@ class WorkerTrainer implements Trainer {
     this.compileArgs = spec;
   }
 
-  stop(): Promise<void> {
-    return this.call('worker.stop', () => this.api.stop());
+  async stop(): Promise<StopResult> {
+    // The stop bit is set here, at once; the old word says how many batches had ended before it.
+    const counted = this.control && this.fits > 0 ? Atomics.or(this.control, 0, CONTROL_STOP) >>> 1 : undefined;
+    // The message still goes: it opens a paused fit and is the whole path without shared memory.
+    const reply = await this.call('worker.stop', () => this.api.stop());
+    return { batches: counted ?? reply.batches };
   }
 
   pause(): Promise<void> {
@@ -377,7 +317,8 @@ export async function spawn(model: Sequential, options: SpawnOptions = {}): Prom
     ...(wasm === undefined ? {} : { wasm: wasm instanceof URL ? wasm.href : wasm }),
   };
   const link = inNode ? await nodeLink(options.entry, options.name) : webLink(options.entry, options.name);
-  const trainer = new WorkerTrainer(Comlink.wrap<WorkerApi>(link.endpoint), link, json);
+  const control = options.sharedStop === false ? undefined : createControl();
+  const trainer = new WorkerTrainer(Comlink.wrap<WorkerApi>(link.endpoint), link, json, control);
   try {
     await trainer.init(weights, readyOptions, options.compile ?? model.compileArgs);
   } catch (err) {
