@@ -1,8 +1,55 @@
 /**
- * Data loading: IDX files (MNIST, Fashion-MNIST) in every runtime.
+ * Data loading: IDX files (MNIST, Fashion-MNIST), CSV (eager and streaming), tf.data-style
+ * datasets, seeded splits, feature scalers, and training from a dataset.
  * @module
  */
+export {
+  type CsvConfig,
+  type CsvData,
+  CsvDataset,
+  type CsvRow,
+  csv,
+  csvRecords,
+  readCsv,
+} from './csv.js';
+export {
+  CSV_MAX_RECORD_LENGTH,
+  type CsvParseOptions,
+  type CsvRecord,
+  formatCsv,
+  formatCsvField,
+  parseCsvRecords,
+} from './csv-parse.js';
+export {
+  type CsvColumnConfig,
+  type CsvColumnSchema,
+  type CsvSchema,
+  type CsvSchemaConfig,
+  OTHER_CATEGORY,
+} from './csv-schema.js';
+export { type CsvSource, textSource } from './csv-source.js';
+export {
+  array,
+  type Batched,
+  type DataLeaf,
+  Dataset,
+  fromTensors,
+  generator,
+  type RowShapes,
+  zip,
+} from './dataset.js';
 export { fashionMnist, type ImageDatasetOptions, type ImageSplit, mnist } from './datasets.js';
 export { DEBIAN_FASHION_MNIST_DIR, loadMnistLike, type MnistSourceOptions, type MnistSplit } from './fashion.js';
+export { type DatasetTrainable, type FitDatasetArgs, fitDataset, type TrainingBatch } from './fit-dataset.js';
 export { type IdxArray, type IdxDtype, parseIdx } from './idx.js';
 export { readBytes } from './read.js';
+export {
+  MinMaxScaler,
+  minMaxScaler,
+  type ScalerConfig,
+  type ScalerInput,
+  StandardScaler,
+  scalerFromConfig,
+  standardScaler,
+} from './scalers.js';
+export { type Split, type SplitOptions, type SplitPart, split } from './split.js';
