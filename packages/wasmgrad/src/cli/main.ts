@@ -4,7 +4,7 @@
  * error's message), 2 a command-line mistake.
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
 import { WasmgradError } from '../errors.js';
@@ -179,13 +179,8 @@ async function summary(argv: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError('summary', 'expects mlp, cnn, a model directory or a model.json');
   const spec = positionals[0] as string;
   await ready();
-  let model: Sequential;
-  try {
-    model = buildModel(spec);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    model = await loadModel(spec);
-  }
+  const saved = existsSync(spec) && statSync(spec).isDirectory();
+  const model = saved ? await loadModel(spec) : buildModel(spec);
   model.summary(say);
 }
 
