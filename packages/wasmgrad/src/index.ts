@@ -39,6 +39,7 @@ export { KERNEL_SIGNATURES } from './runtime/kernels/signatures.js';
 export { simdSupported, type WasmSource } from './runtime/loader.js';
 export { createRuntime, Runtime, type RuntimeOptions, runtime } from './runtime/runtime.js';
 export * from './tensor/index.js';
+export * as tune from './tune/index.js';
 export * as worker from './worker/index.js';
 
 import { type RuntimeOptions, ready as readyRuntime } from './runtime/runtime.js';
