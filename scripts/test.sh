@@ -40,6 +40,7 @@ step 'biome (TypeScript format and lint)'
 run biome node_modules/.bin/biome check --error-on-warnings .
 step 'tsc (package and tests)'
 run tsc node_modules/.bin/tsc -p tsconfig.json --noEmit
+run tsc-playground node_modules/.bin/tsc -p packages/playground/tsconfig.json
 
 step 'vitest (Node, wasm SIMD and scalar builds, workers, Deno, Chromium)'
 vitest_json=$(mktemp)
