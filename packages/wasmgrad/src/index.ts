@@ -16,6 +16,15 @@ export * as callbacks from './callbacks/index.js';
 export * as data from './data/index.js';
 export * from './errors.js';
 export { type Initializer, initializers } from './initializers/initializers.js';
+export {
+  type Checkpoint,
+  type CheckpointStore,
+  type FitCursor,
+  loadCheckpoint,
+  MemoryCheckpointStore,
+  restoreCheckpoint,
+  saveCheckpoint,
+} from './io/checkpoint.js';
 export { loadModel, type ModelArtifacts, saveModel } from './io/model-io.js';
 export type { ActivationIdentifier, ActivationName } from './layers/activations.js';
 export * as layers from './layers/index.js';

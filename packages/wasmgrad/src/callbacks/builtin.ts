@@ -10,10 +10,10 @@ export interface CallbackModel {
   setWeights(weights: Tensor[]): void;
 }
 
-type Mode = 'auto' | 'min' | 'max';
+export type Mode = 'auto' | 'min' | 'max';
 
 /** 'auto' means 'max' for accuracy-like quantities and 'min' for everything else (Keras). */
-function resolveMode(op: string, mode: unknown, monitor: string): 'min' | 'max' {
+export function resolveMode(op: string, mode: unknown, monitor: string): 'min' | 'max' {
   if (mode !== 'auto' && mode !== 'min' && mode !== 'max') {
     throw new ValueError(op, `mode must be 'auto', 'min' or 'max', got ${JSON.stringify(mode)}`);
   }
@@ -45,7 +45,7 @@ function refuseSchedule(op: string, model: CallbackModel): void {
 
 const nonNegativeInteger = (v: number) => Number.isSafeInteger(v) && v >= 0;
 
-function checkMonitor(op: string, monitor: unknown): string {
+export function checkMonitor(op: string, monitor: unknown): string {
   if (typeof monitor !== 'string' || monitor === '') {
     throw new ValueError(op, `monitor must be a non-empty string, got ${String(monitor)}`);
   }

@@ -13,6 +13,12 @@ import {
   type ReduceLROnPlateauArgs,
   TerminateOnNaN,
 } from './builtin.js';
+import {
+  BackupAndRestore,
+  type BackupAndRestoreArgs,
+  ModelCheckpoint,
+  type ModelCheckpointArgs,
+} from './checkpoint.js';
 
 export {
   type CallbackModel,
@@ -26,6 +32,15 @@ export {
   TerminateOnNaN,
 } from './builtin.js';
 export type { Callback, Logs } from './callback.js';
+export {
+  BackupAndRestore,
+  type BackupAndRestoreArgs,
+  formatCheckpointPath,
+  ModelCheckpoint,
+  type ModelCheckpointArgs,
+  type ResumableModel,
+  type SaveFreq,
+} from './checkpoint.js';
 
 /** Stops training when a monitored quantity stops improving; can restore the best weights. */
 export function earlyStopping(args: EarlyStoppingArgs = {}): EarlyStopping {
@@ -50,4 +65,14 @@ export function learningRateScheduler(schedule: (epoch: number, lr: number) => n
 /** Prints a line per epoch (loss, metrics, time) and optionally the loss every N batches. */
 export function progressLogger(args: ProgressLoggerArgs = {}): ProgressLogger {
   return new ProgressLogger(args);
+}
+
+/** Saves checkpoints every epoch or N batches, optionally only the best by a monitored value. */
+export function modelCheckpoint(args: ModelCheckpointArgs): ModelCheckpoint {
+  return new ModelCheckpoint(args);
+}
+
+/** Keeps a backup that a restarted fit resumes from exactly (weights, optimizer, position, seed). */
+export function backupAndRestore(args: BackupAndRestoreArgs): BackupAndRestore {
+  return new BackupAndRestore(args);
 }

@@ -1,0 +1,456 @@
+/**
+ * Training checkpoints: weights, optimizer state (iteration count, slot buffers, options with any
+ * schedule) and the fit cursor (epoch, batch, step, seed) in one file, so that a resumed run
+ * continues exactly where the checkpoint was taken.
+ *
+ * File layout: the 8 bytes `WGCKPT01`, the CRC-32 and byte length of the payload (u32 LE each), then
+ * the payload, a safetensors file whose tensors are `weights/<name>` and `optimizer/<i>` and whose
+ * metadata key `wasmgrad.checkpoint` holds the JSON description. Every byte is covered by the CRC,
+ * so a damaged or truncated file is a {@link FormatError}, never a silently wrong resume.
+ *
+ * Stores write a new generation atomically and keep the previous one: the file goes to a temporary
+ * name (flushed), the current file is renamed to `<path>.prev`, the temporary file is renamed to
+ * `<path>`, and the directory is flushed. A crash at any point leaves either the new file or the
+ * previous generation in place (reading falls back to `<path>.prev` when `<path>` is missing).
+ */
+import { FormatError, fmtShape, ValueError } from '../errors.js';
+import type { Optimizer, OptimizerState } from '../optimizers/optimizers.js';
+import { tensor } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+
+/** Where fit resumes: in `epoch`, after `batch` applied batches, at optimizer step `step`, with `seed`. */
+export interface FitCursor {
+  /** The epoch to continue (0-based). */
+  epoch: number;
+  /** Batches of that epoch already applied (0: the epoch starts afresh). */
+  batch: number;
+  /** Updates applied since the model was created (Adam's t and dropout's step counter). */
+  step: number;
+  /** The fit seed: shuffling of every epoch and dropout masks derive from it. */
+  seed: number;
+}
+
+/** A checkpoint in memory. */
+export interface Checkpoint {
+  /** Every weight of the model (trainable and not), by name, in model order. */
+  weights: { name: string; shape: number[]; data: Float32Array }[];
+  /** Absent in weights-only checkpoints. */
+  optimizer?: { className: string; config: Record<string, unknown>; state: OptimizerState };
+  /** Absent in weights-only checkpoints. */
+  cursor?: FitCursor;
+  /** The logs of the epoch or batch at which it was written. */
+  logs?: Record<string, number>;
+}
+
+/** What a checkpoint needs of a model (Sequential and functional models have it). */
+export interface CheckpointModel {
+  readonly weights: readonly { readonly name: string; readonly shape: readonly number[] }[];
+  getWeights(): Tensor[];
+  setWeights(weights: Tensor[]): void;
+  readonly optimizer: Optimizer;
+}
+
+const MAGIC = 'WGCKPT01';
+const META_KEY = 'wasmgrad.checkpoint';
+const HEAD = 16;
+
+let crcTable: Uint32Array | undefined;
+/** CRC-32 (IEEE 802.3, as zlib). */
+function crc32(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) crc = (crcTable[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** Captures a model's weights and, unless `weightsOnly`, its optimizer state and the fit cursor. */
+export function captureCheckpoint(
+  model: CheckpointModel,
+  options: { cursor?: FitCursor; logs?: Record<string, number>; weightsOnly?: boolean } = {},
+): Checkpoint {
+  const tensors = model.getWeights();
+  try {
+    const weights = model.weights.map((w, i) => ({
+      name: w.name,
+      shape: [...w.shape],
+      data: (tensors[i] as Tensor).dataSync().slice(),
+    }));
+    const ckpt: Checkpoint = { weights };
+    if (options.logs) ckpt.logs = { ...options.logs };
+    if (!options.weightsOnly) {
+      const opt = model.optimizer;
+      ckpt.optimizer = { className: opt.className, config: opt.getConfig(), state: opt.getState() };
+      if (options.cursor) ckpt.cursor = { ...options.cursor };
+    }
+    return ckpt;
+  } finally {
+    for (const t of tensors) t.dispose();
+  }
+}
+
+/**
+ * Puts a checkpoint's weights (and optimizer state, when it has one) into a compiled model. Names,
+ * shapes, the optimizer class and state sizes are all checked before anything is written.
+ */
+export function restoreCheckpoint(model: CheckpointModel, ckpt: Checkpoint, op = 'restoreCheckpoint'): void {
+  const wanted = model.weights;
+  if (ckpt.weights.length !== wanted.length) {
+    throw new ValueError(op, `the checkpoint has ${ckpt.weights.length} weights, the model ${wanted.length}`);
+  }
+  wanted.forEach((w, i) => {
+    const got = ckpt.weights[i] as Checkpoint['weights'][number];
+    if (got.name !== w.name || fmtShape(got.shape) !== fmtShape(w.shape)) {
+      throw new ValueError(
+        op,
+        `weight ${i} is '${got.name}' ${fmtShape(got.shape)} in the checkpoint, '${w.name}' ${fmtShape(w.shape)} in the model`,
+      );
+    }
+  });
+  if (ckpt.optimizer) {
+    const opt = model.optimizer;
+    if (ckpt.optimizer.className !== opt.className) {
+      throw new ValueError(
+        op,
+        `the checkpoint holds ${ckpt.optimizer.className} state, the model uses ${opt.className}`,
+      );
+    }
+    opt.setState(ckpt.optimizer.state);
+  }
+  const tensors = ckpt.weights.map((w) => tensor(w.data, w.shape, op));
+  try {
+    model.setWeights(tensors);
+  } finally {
+    for (const t of tensors) t.dispose();
+  }
+}
+
+interface Meta {
+  format: 'wasmgrad-checkpoint';
+  version: 1;
+  weights: string[];
+  optimizer: { className: string; config: Record<string, unknown>; iterations: number; slots: number } | null;
+  cursor: FitCursor | null;
+  logs: Record<string, number> | null;
+}
+
+/** Encodes a checkpoint as the bytes of one file. */
+export function encodeCheckpoint(ckpt: Checkpoint): Uint8Array {
+  const slots = ckpt.optimizer?.state.slots ?? [];
+  const meta: Meta = {
+    format: 'wasmgrad-checkpoint',
+    version: 1,
+    weights: ckpt.weights.map((w) => w.name),
+    optimizer: ckpt.optimizer
+      ? {
+          className: ckpt.optimizer.className,
+          config: ckpt.optimizer.config,
+          iterations: ckpt.optimizer.state.iterations,
+          slots: slots.length,
+        }
+      : null,
+    cursor: ckpt.cursor ?? null,
+    logs: ckpt.logs ?? null,
+  };
+  const payload = encodeSafetensors(
+    [
+      ...ckpt.weights.map((w) => ({ name: `weights/${w.name}`, shape: w.shape, data: w.data })),
+      ...slots.map((s, i) => ({ name: `optimizer/${i}`, shape: [s.length], data: s })),
+    ],
+    { [META_KEY]: JSON.stringify(meta) },
+  );
+  const out = new Uint8Array(HEAD + payload.length);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  const view = new DataView(out.buffer);
+  view.setUint32(8, crc32(payload), true);
+  view.setUint32(12, payload.length, true);
+  out.set(payload, HEAD);
+  return out;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function checkCursor(file: string, c: unknown): FitCursor | undefined {
+  if (c === null) return undefined;
+  if (!isPlainObject(c) || !isCount(c.epoch) || !isCount(c.batch) || !isCount(c.step) || !isCount(c.seed)) {
+    throw new FormatError(
+      file,
+      `cursor must be { epoch, batch, step, seed } of integers ≥ 0, got ${JSON.stringify(c)}`,
+    );
+  }
+  return { epoch: c.epoch, batch: c.batch, step: c.step, seed: c.seed };
+}
+
+function checkLogs(file: string, logs: unknown): Record<string, number> | undefined {
+  if (logs === null) return undefined;
+  if (!isPlainObject(logs) || !Object.values(logs).every((v) => typeof v === 'number' || v === null)) {
+    throw new FormatError(file, 'logs must be an object of numbers');
+  }
+  // JSON turns NaN into null; give it back as NaN.
+  return Object.fromEntries(Object.entries(logs).map(([k, v]) => [k, v === null ? Number.NaN : (v as number)]));
+}
+
+/** Decodes and validates checkpoint bytes; every inconsistency is a FormatError naming `file`. */
+export function decodeCheckpoint(bytes: Uint8Array, file = 'checkpoint'): Checkpoint {
+  if (!(bytes instanceof Uint8Array)) throw new FormatError(file, 'expected the bytes of a checkpoint file');
+  if (bytes.length < HEAD || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
+    throw new FormatError(file, `not a wasmgrad checkpoint (${bytes.length} bytes, no '${MAGIC}' header)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const crc = view.getUint32(8, true);
+  const length = view.getUint32(12, true);
+  if (length !== bytes.length - HEAD) {
+    throw new FormatError(file, `payload of ${bytes.length - HEAD} bytes, the header says ${length} (truncated?)`);
+  }
+  const payload = bytes.subarray(HEAD);
+  const actual = crc32(payload);
+  if (actual !== crc) throw new FormatError(file, `CRC-32 ${actual} does not match the recorded ${crc} (damaged file)`);
+  const st = decodeSafetensors(payload, file);
+  let meta: unknown;
+  try {
+    meta = JSON.parse(st.metadata.get(META_KEY) ?? '');
+  } catch {
+    throw new FormatError(file, `metadata '${META_KEY}' is missing or not JSON`);
+  }
+  if (!isPlainObject(meta) || meta.format !== 'wasmgrad-checkpoint' || meta.version !== 1) {
+    throw new FormatError(file, `expected { format: 'wasmgrad-checkpoint', version: 1 } metadata`);
+  }
+  if (!Array.isArray(meta.weights) || !meta.weights.every((n) => typeof n === 'string')) {
+    throw new FormatError(file, 'metadata weights must be a list of names');
+  }
+  const tensorAt = (name: string) => {
+    const t = st.tensors.get(name);
+    if (!t) throw new FormatError(file, `tensor '${name}' is missing`);
+    return t;
+  };
+  const weights = (meta.weights as string[]).map((name) => {
+    const t = tensorAt(`weights/${name}`);
+    return { name, shape: t.shape, data: t.data };
+  });
+  const ckpt: Checkpoint = { weights };
+  let expected = weights.length;
+  const o = meta.optimizer;
+  if (o !== null) {
+    if (
+      !isPlainObject(o) ||
+      typeof o.className !== 'string' ||
+      !isPlainObject(o.config) ||
+      !isCount(o.iterations) ||
+      !isCount(o.slots)
+    ) {
+      throw new FormatError(file, 'metadata optimizer must be { className, config, iterations, slots }');
+    }
+    const slots: Float32Array[] = [];
+    for (let i = 0; i < o.slots; i++) {
+      const t = tensorAt(`optimizer/${i}`);
+      if (t.shape.length !== 1) throw new FormatError(file, `optimizer/${i} must be 1-D, got ${fmtShape(t.shape)}`);
+      slots.push(t.data);
+    }
+    expected += o.slots;
+    ckpt.optimizer = {
+      className: o.className,
+      config: o.config,
+      state: { className: o.className, iterations: o.iterations, slots },
+    };
+  }
+  if (st.tensors.size !== expected) throw new FormatError(file, `${st.tensors.size - expected} unexpected tensors`);
+  const cursor = checkCursor(file, meta.cursor ?? null);
+  if (cursor) ckpt.cursor = cursor;
+  const logs = checkLogs(file, meta.logs ?? null);
+  if (logs) ckpt.logs = logs;
+  return ckpt;
+}
+
+/** Somewhere to keep the latest checkpoint and the generation before it. */
+export interface CheckpointStore {
+  /** Names the store in messages (the file path, or 'memory'). */
+  readonly name: string;
+  /** Writes a new generation atomically; the previous one is kept until the next write succeeds. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** The latest complete generation and where it came from, or undefined when there is none. */
+  read(): Promise<{ bytes: Uint8Array; file: string } | undefined>;
+  /** Deletes every generation. */
+  remove(): Promise<void>;
+}
+
+/** A store in memory (tests, browsers without storage); `current`/`previous` are inspectable. */
+export class MemoryCheckpointStore implements CheckpointStore {
+  readonly name = 'memory';
+  current: Uint8Array | undefined;
+  previous: Uint8Array | undefined;
+  async write(bytes: Uint8Array): Promise<void> {
+    const copy = bytes.slice();
+    this.previous = this.current;
+    this.current = copy;
+  }
+  async read() {
+    if (this.current) return { bytes: this.current, file: 'memory' };
+    if (this.previous) return { bytes: this.previous, file: 'memory (previous)' };
+    return undefined;
+  }
+  async remove(): Promise<void> {
+    this.current = undefined;
+    this.previous = undefined;
+  }
+}
+
+/** The file operations a file store uses; replaceable in tests to inject crashes. */
+export interface CheckpointFileOps {
+  mkdir(dir: string): Promise<void>;
+  /** Creates a new file with these bytes and flushes it to disk. */
+  write(path: string, bytes: Uint8Array): Promise<void>;
+  /** The file's bytes, or undefined when it does not exist. */
+  read(path: string): Promise<Uint8Array | undefined>;
+  exists(path: string): Promise<boolean>;
+  rename(from: string, to: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  /** Flushes a directory's entries (the renames); a no-op where unsupported. */
+  syncDir(dir: string): Promise<void>;
+}
+
+interface NodeFsHandle {
+  writeFile(b: Uint8Array): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+interface NodeFs {
+  mkdir(p: string, o: { recursive: boolean }): Promise<unknown>;
+  open(p: string, flags: string): Promise<NodeFsHandle>;
+  readFile(p: string): Promise<Uint8Array>;
+  stat(p: string): Promise<unknown>;
+  rename(a: string, b: string): Promise<void>;
+  rm(p: string, o: { force: boolean }): Promise<void>;
+}
+
+const notFound = (err: unknown) => (err as { code?: string })?.code === 'ENOENT';
+
+/** File operations through `node:fs/promises` (Node, and Deno's Node compatibility). */
+export async function nodeCheckpointFileOps(): Promise<CheckpointFileOps> {
+  const fsName = 'node:fs/promises';
+  const fs = (await import(/* @vite-ignore */ fsName)) as NodeFs;
+  return {
+    mkdir: async (dir) => {
+      await fs.mkdir(dir, { recursive: true });
+    },
+    write: async (path, bytes) => {
+      const handle = await fs.open(path, 'wx');
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    },
+    read: async (path) => {
+      try {
+        const b = await fs.readFile(path);
+        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      } catch (err) {
+        if (notFound(err)) return undefined;
+        throw err;
+      }
+    },
+    exists: async (path) =>
+      fs.stat(path).then(
+        () => true,
+        (err) => {
+          if (notFound(err)) return false;
+          throw err;
+        },
+      ),
+    rename: (from, to) => fs.rename(from, to),
+    remove: (path) => fs.rm(path, { force: true }),
+    syncDir: async (dir) => {
+      // Directories cannot be opened for fsync on Windows; durability there rests on the OS.
+      const handle = await fs.open(dir, 'r').catch(() => undefined);
+      if (!handle) return;
+      try {
+        await handle.sync().catch(() => undefined);
+      } finally {
+        await handle.close();
+      }
+    },
+  };
+}
+
+/** A checkpoint file at `path` (Node/Deno), with the previous generation at `<path>.prev`. */
+export class FileCheckpointStore implements CheckpointStore {
+  readonly previousPath: string;
+  private readonly dir: string;
+  private readonly base: string;
+  constructor(
+    readonly name: string,
+    private readonly opsOverride?: CheckpointFileOps,
+  ) {
+    if (typeof name !== 'string' || name === '' || name.endsWith('/')) {
+      throw new ValueError('checkpoint', `path must name a file, got ${JSON.stringify(name)}`);
+    }
+    this.previousPath = `${name}.prev`;
+    const slash = name.lastIndexOf('/');
+    this.dir = slash < 0 ? '.' : slash === 0 ? '/' : name.slice(0, slash);
+    this.base = name.slice(slash + 1);
+  }
+
+  private ops(): Promise<CheckpointFileOps> {
+    return this.opsOverride ? Promise.resolve(this.opsOverride) : nodeCheckpointFileOps();
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    const fs = await this.ops();
+    const tag = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    const temp = `${this.dir}/.${this.base}.${tag}.tmp`;
+    try {
+      await fs.mkdir(this.dir);
+      await fs.write(temp, bytes);
+      if (await fs.exists(this.name)) await fs.rename(this.name, this.previousPath);
+      await fs.rename(temp, this.name);
+      await fs.syncDir(this.dir);
+    } catch (err) {
+      await fs.remove(temp).catch(() => undefined);
+      throw new ValueError(`checkpoint ${this.name}`, `could not write: ${(err as Error).message}`);
+    }
+  }
+
+  async read() {
+    const fs = await this.ops();
+    const current = await fs.read(this.name);
+    if (current) return { bytes: current, file: this.name };
+    // Only a crash between the two renames of a write leaves the previous generation alone.
+    const previous = await fs.read(this.previousPath);
+    return previous ? { bytes: previous, file: this.previousPath } : undefined;
+  }
+
+  async remove(): Promise<void> {
+    const fs = await this.ops();
+    await fs.remove(this.name);
+    await fs.remove(this.previousPath);
+    await fs.syncDir(this.dir);
+  }
+}
+
+/** A store from a file path, or the store itself. */
+export function checkpointStore(target: string | CheckpointStore, op = 'checkpoint'): CheckpointStore {
+  if (typeof target === 'string') return new FileCheckpointStore(target);
+  if (target && typeof target === 'object' && typeof (target as CheckpointStore).write === 'function') return target;
+  throw new ValueError(op, `expected a file path or a checkpoint store, got ${JSON.stringify(target)}`);
+}
+
+/** Reads and validates the latest checkpoint in a file (or store); undefined when there is none. */
+export async function loadCheckpoint(source: string | CheckpointStore): Promise<Checkpoint | undefined> {
+  const found = await checkpointStore(source, 'loadCheckpoint').read();
+  return found ? decodeCheckpoint(found.bytes, found.file) : undefined;
+}
+
+/** Encodes a checkpoint and writes it to a file (or store) atomically, keeping the previous generation. */
+export async function saveCheckpoint(target: string | CheckpointStore, ckpt: Checkpoint): Promise<void> {
+  await checkpointStore(target, 'saveCheckpoint').write(encodeCheckpoint(ckpt));
+}
