@@ -69,7 +69,7 @@ export interface AcquisitionOptions {
   candidates?: number;
   /** Candidates refined by local search (default 5). */
   refine?: number;
-  /** Exploration margin ξ in standardized units (default 0.01). */
+  /** Exploration margin ξ in standardized units (default 0). */
   xi?: number;
 }
 
@@ -85,7 +85,7 @@ export function maximizeEI(
   space: Space,
   options: AcquisitionOptions,
 ): { x: Float64Array; ei: number } {
-  const { best, rand, xi = 0.01 } = options;
+  const { best, rand, xi = 0 } = options;
   const numeric = space.numericDims();
   const choices = space.choiceSlots();
   const ei = (x: Float64Array) => {
