@@ -1005,3 +1005,82 @@ pub unsafe extern "C" fn f32_scale(n: usize, x: *const f32, alpha: f32, beta: f3
 pub unsafe extern "C" fn f32_axpy(n: usize, alpha: f32, x: *const f32, y: *mut f32) {
     crate::elementwise_binary::axpy(n, alpha, x, y)
 }
+
+// ---- rnn ----
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_lstm_forward_step(
+    batch: usize,
+    units: usize,
+    z: *mut f32,
+    c_prev: *const f32,
+    c: *mut f32,
+    h: *mut f32,
+) {
+    crate::rnn::lstm_forward_step(batch, units, z, c_prev, c, h)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_lstm_backward_step(
+    batch: usize,
+    units: usize,
+    gates: *mut f32,
+    c_prev: *const f32,
+    c: *const f32,
+    dh: *const f32,
+    dc: *mut f32,
+) {
+    crate::rnn::lstm_backward_step(batch, units, gates, c_prev, c, dh, dc)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_gru_forward_step(
+    batch: usize,
+    units: usize,
+    x: *mut f32,
+    rec: *mut f32,
+    brec: *const f32,
+    h_prev: *const f32,
+    h: *mut f32,
+) {
+    crate::rnn::gru_forward_step(batch, units, x, rec, brec, h_prev, h)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_gru_backward_step(
+    batch: usize,
+    units: usize,
+    gates: *mut f32,
+    rec: *mut f32,
+    h_prev: *const f32,
+    dh: *const f32,
+    dh_prev: *mut f32,
+) {
+    crate::rnn::gru_backward_step(batch, units, gates, rec, h_prev, dh, dh_prev)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_copy_rows_3d(
+    n0: usize,
+    n1: usize,
+    len: usize,
+    src: *const f32,
+    ss0: isize,
+    ss1: isize,
+    dst: *mut f32,
+    ds0: isize,
+    ds1: isize,
+) {
+    crate::rnn::copy_rows_3d(n0, n1, len, src, ss0, ss1, dst, ds0, ds1)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_scatter_add_rows(
+    count: usize,
+    indices: *const u32,
+    row_len: usize,
+    src: *const f32,
+    dst: *mut f32,
+) {
+    crate::rnn::scatter_add_rows(count, indices, row_len, src, dst)
+}

@@ -15,6 +15,7 @@ import { OPTIM_SIGNATURES } from './optim.js';
 import { POOL_SIGNATURES } from './pool.js';
 import { RANDOM_SIGNATURES } from './random.js';
 import { REDUCE_SIGNATURES } from './reduce.js';
+import { RNN_SIGNATURES } from './rnn.js';
 import { SOFTMAX_SIGNATURES } from './softmax.js';
 
 export const KERNEL_SIGNATURES = {
@@ -29,6 +30,7 @@ export const KERNEL_SIGNATURES = {
   ...OPTIM_SIGNATURES,
   ...RANDOM_SIGNATURES,
   ...ELEMENTWISE_SIGNATURES,
+  ...RNN_SIGNATURES,
 } as const;
 
 export type KernelName = keyof typeof KERNEL_SIGNATURES;
