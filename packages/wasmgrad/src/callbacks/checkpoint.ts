@@ -22,8 +22,9 @@ import type { Callback, Logs } from './callback.js';
 
 /**
  * What these callbacks use of the model: its checkpointable parts, and fit's position. fit keeps
- * `fitCursor` current (epoch, batches applied in it, step, seed) and, when `resumeFrom` is set by a
- * callback's onTrainBegin, continues from that cursor instead of its own start.
+ * `fitCursor` at the batch it will run next (epoch, batches of it applied, step, seed; after an
+ * epoch's last batch: the next epoch at batch 0) and, when `resumeFrom` is set by a callback's
+ * onTrainBegin, continues from that cursor instead of its own start.
  */
 export interface ResumableModel extends CheckpointModel {
   stopTraining: boolean;
@@ -56,16 +57,10 @@ abstract class CheckpointCallback implements Callback {
     if (!m) throw new ValueError(this.op, 'no model: the callback must be passed to fit');
     return m;
   }
-  /**
-   * The cursor now: inside an epoch after some batches, or (atEpochEnd) at the next epoch's start;
-   * undefined for a model whose fit does not report its position.
-   */
-  protected cursor(atEpochEnd: boolean): FitCursor | undefined {
+  /** Where fit would continue now; undefined for a model whose fit does not report it. */
+  protected cursor(): FitCursor | undefined {
     const c = this.model.fitCursor;
-    if (!c) return undefined;
-    return atEpochEnd
-      ? { epoch: c.epoch + 1, batch: 0, step: c.step, seed: c.seed }
-      : { epoch: c.epoch, batch: c.batch, step: c.step, seed: c.seed };
+    return c ? { epoch: c.epoch, batch: c.batch, step: c.step, seed: c.seed } : undefined;
   }
   onEpochBegin(epoch: number): void {
     this.epoch = epoch;
@@ -141,13 +136,13 @@ export class BackupAndRestore extends CheckpointCallback {
   }
 
   async onBatchEnd(): Promise<void> {
-    if (this.batchDue()) await this.save(false);
+    if (this.batchDue()) await this.save();
   }
 
   async onEpochEnd(): Promise<void> {
-    // An integer saveFreq saves at epoch ends too: a backup taken after an epoch's last batch would
-    // otherwise resume into an empty epoch.
-    await this.save(true);
+    // Also with an integer saveFreq: the epoch's end (validation, other callbacks) then is not redone.
+    // An epoch cut short by stopTraining is saved at its real position, so resuming finishes it.
+    await this.save();
     this.batchesSinceSave = 0;
   }
 
@@ -155,8 +150,8 @@ export class BackupAndRestore extends CheckpointCallback {
     if (this.deleteCheckpoint) await this.store.remove();
   }
 
-  private async save(atEpochEnd: boolean): Promise<void> {
-    const ckpt = captureCheckpoint(this.model, { cursor: this.cursor(atEpochEnd) });
+  private async save(): Promise<void> {
+    const ckpt = captureCheckpoint(this.model, { cursor: this.cursor() });
     await this.store.write(encodeCheckpoint(ckpt));
   }
 }
@@ -243,14 +238,14 @@ export class ModelCheckpoint extends CheckpointCallback {
   }
 
   async onBatchEnd(batch: number, logs: Logs = {}): Promise<void> {
-    if (this.batchDue()) await this.maybeSave(false, batch, logs);
+    if (this.batchDue()) await this.maybeSave(batch, logs);
   }
 
   async onEpochEnd(_epoch: number, logs: Logs = {}): Promise<void> {
-    if (this.saveFreq === 'epoch') await this.maybeSave(true, 0, logs);
+    if (this.saveFreq === 'epoch') await this.maybeSave(0, logs);
   }
 
-  private async maybeSave(atEpochEnd: boolean, batch: number, logs: Logs): Promise<void> {
+  private async maybeSave(batch: number, logs: Logs): Promise<void> {
     if (this.saveBestOnly) {
       const value = logs[this.monitor];
       if (value === undefined) {
@@ -265,7 +260,7 @@ export class ModelCheckpoint extends CheckpointCallback {
     }
     const store = this.storeFor(batch, logs);
     const ckpt = captureCheckpoint(this.model, {
-      cursor: this.cursor(atEpochEnd),
+      cursor: this.cursor(),
       logs,
       weightsOnly: this.saveWeightsOnly,
     });
