@@ -218,10 +218,14 @@ export function scatterAddRows(
   checkValues(rt, op, 'indices', indices, count);
   checkValues(rt, op, 'src', src, count * rowLen);
   checkValues(rt, op, 'dst', dst, dstRows * rowLen);
-  checkDisjoint(op, ['dst', dst, dstRows * rowLen], [
-    ['src', src, count * rowLen],
-    ['indices', indices, count],
-  ]);
+  checkDisjoint(
+    op,
+    ['dst', dst, dstRows * rowLen],
+    [
+      ['src', src, count * rowLen],
+      ['indices', indices, count],
+    ],
+  );
   const u32 = rt.u32;
   const first = indices >>> 2;
   for (let r = 0; r < count; r++) {
