@@ -84,3 +84,25 @@ export function releasePrepared(rt: Runtime, data: PreparedData): void {
   for (const p of data.owned) rt.allocator.release(p);
   data.owned.length = 0;
 }
+
+/** Validates predict's input against the model's input shape. */
+export function prepareInputOnly(x: Tensor, inputShape: readonly number[], rt: Runtime): void {
+  if (!x || typeof x !== 'object' || !('shape' in x)) throw new ValueError('predict', 'x must be a Tensor');
+  if (x.runtime !== rt) throw new ValueError('predict', 'x must live in the model runtime');
+  if (x.shape.slice(1).join(',') !== inputShape.join(',')) {
+    throw new ValueError('predict', `expected x of shape [n,${inputShape.join(',')}], got [${x.shape.join(',')}]`);
+  }
+}
+
+/** The last `count` samples of prepared data, sharing its buffers. */
+export function sliceData(d: PreparedData, start: number, count: number): PreparedData {
+  return {
+    n: count,
+    x: d.x + 4 * start * d.xRowLen,
+    xRowLen: d.xRowLen,
+    target: d.target + 4 * start * d.targetRowLen,
+    targetRowLen: d.targetRowLen,
+    sparse: d.sparse,
+    owned: d.owned,
+  };
+}

@@ -1,18 +1,18 @@
 import { type Callback, CallbackList, History, type Logs } from '../callbacks/callback.js';
 import { RuntimeStateError, ValueError, WasmgradError } from '../errors.js';
 import { ActivationLayer, Dense } from '../layers/dense.js';
-import type { LayerWeight, StepContext } from '../layers/layer.js';
+import type { Layer, LayerWeight, StepContext } from '../layers/layer.js';
 import { computeLoss, getLoss, type Loss, type LossIdentifier, type LossPlan, planLoss } from '../losses/losses.js';
 import { getMetrics, type Metric } from '../metrics/metrics.js';
 import { getOptimizer, type Optimizer, type OptimizerIdentifier } from '../optimizers/optimizers.js';
 import { nextSeed, shuffleInPlace } from '../random.js';
 import { gatherRows } from '../runtime/kernels/gather.js';
 import { addPenaltyGrad, penalty } from '../runtime/kernels/optim.js';
-import { countArgmaxEqual, countArgmaxMatch } from '../runtime/kernels/reduce.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { empty, type Tensor } from '../tensor/tensor.js';
-import { type PreparedData, prepareData, releasePrepared } from './data.js';
-import { type SequentialArgs, SequentialBase } from './sequential.js';
+import { ModelBase, type ModelJSON } from './base.js';
+import { type PreparedData, prepareData, prepareInputOnly, releasePrepared, sliceData } from './data.js';
+import { accumulateMetrics } from './metric-sums.js';
 
 /** Options of compile, as in tfjs. */
 export interface CompileArgs {
@@ -67,11 +67,13 @@ const YIELD_MS = 50;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
- * A sequential model (tfjs `tf.sequential`): compile, fit, evaluate, predict. The step loop calls
- * kernels on raw buffers: per-step data lives in an arena reset after every step, so fit allocates
- * nothing that outlives a step and memory stays flat.
+ * A model that trains (tfjs `tf.LayersModel`): compile, fit, evaluate, predict, trainOnBatch,
+ * lossAndGradients, save. Subclasses only say how a batch flows forward and backward through their
+ * layers ({@link Sequential}: a chain; {@link Functional}: a graph). The step loop calls kernels on
+ * raw buffers: per-step data lives in an arena reset after every step, so fit allocates nothing
+ * that outlives a step and memory stays flat.
  */
-export class Sequential extends SequentialBase {
+export abstract class LayersModel extends ModelBase {
   private compiled: Compiled | undefined;
   private lastCompileArgs: CompileArgs | undefined;
   private step = 0;
@@ -83,16 +85,24 @@ export class Sequential extends SequentialBase {
   /** When fit last yielded to the event loop; kept across epochs so short epochs yield too. */
   private lastYield = 0;
 
-  constructor(args: SequentialArgs = {}) {
-    super(args);
-  }
+  /** Forward of `rows` samples at `x` through every layer; returns the output buffer (step scratch). */
+  protected abstract forwardBatch(ctx: StepContext, x: number, rows: number): number;
+
+  /** Backward from the output gradient `dy`, leaving every weight's gradient in the weight block. */
+  protected abstract backwardBatch(ctx: StepContext, dy: number, rows: number): void;
+
+  /**
+   * The layer producing the model output whose final softmax/sigmoid a cross-entropy loss may
+   * apply itself (fused, from logits), or undefined when none may.
+   */
+  protected abstract lossActivationLayer(): Layer | undefined;
 
   /** Sets optimizer, loss and metrics; builds the model. */
   compile(args: CompileArgs): void {
     if (!args || typeof args !== 'object') throw new ValueError('compile', 'expects { optimizer, loss, metrics }');
     const rt = this.runtime();
     const loss = getLoss(args.loss);
-    const last = this.layers[this.layers.length - 1];
+    const last = this.lossActivationLayer();
     const lastActivation = last instanceof Dense || last instanceof ActivationLayer ? last.activation.name : 'linear';
     const plan = planLoss(loss, lastActivation);
     for (const l of this.layers) if (l instanceof Dense || l instanceof ActivationLayer) l.activationInLoss = false;
@@ -142,18 +152,6 @@ export class Sequential extends SequentialBase {
     };
     Object.assign(this.ctx, { training, lossAppliesActivation, seed });
     return this.ctx;
-  }
-
-  private forward(ctx: StepContext, x: number, rows: number): number {
-    let h = x;
-    for (const layer of this.layers) h = layer.forward(ctx, h, rows);
-    return h;
-  }
-
-  private backward(ctx: StepContext, dy: number, rows: number): void {
-    let g = dy;
-    for (let i = this.layers.length - 1; i >= 0; i--)
-      g = (this.layers[i] as SequentialBase['layers'][number]).backward(ctx, g, rows, i > 0);
   }
 
   /** Trains for a number of epochs; returns the History of logged values per epoch. */
@@ -273,17 +271,7 @@ export class Sequential extends SequentialBase {
       this.step++;
       optimizer.apply(rt, block.params, block.grads, block.trainableLength, this.step);
       sums[0] = (sums[0] as number) + value * rows;
-      this.accumulateMetrics(
-        rt,
-        metrics,
-        sums,
-        out,
-        target,
-        data.sparse,
-        rows * perSample,
-        classes,
-        plan.fusesActivation,
-      );
+      accumulateMetrics(rt, metrics, sums, out, target, data.sparse, rows * perSample, classes, plan.fusesActivation);
       seen += rows;
       rt.allocator.arenaReset(mark);
       if (callbacks.wantsBatchEnd) await callbacks.batchEnd(b, { batch: b, size: rows, loss: value });
@@ -318,7 +306,7 @@ export class Sequential extends SequentialBase {
     const rt = ctx.rt;
     const outLen = prod(this.outputShape);
     const classes = this.outputShape[this.outputShape.length - 1] as number;
-    const out = this.forward(ctx, x, rows);
+    const out = this.forwardBatch(ctx, x, rows);
     const dOut = ctx.alloc(rows * outLen);
     let value = computeLoss(rt, plan, loss, (rows * outLen) / classes, classes, out, target, dOut);
     const regularized = (this.compiled as Compiled).regularized;
@@ -332,7 +320,7 @@ export class Sequential extends SequentialBase {
         value,
       );
     }
-    this.backward(ctx, dOut, rows);
+    this.backwardBatch(ctx, dOut, rows);
     for (const w of regularized) {
       addPenaltyGrad(rt, w.size, w.ptr, w.grad, w.regularizer?.l1 ?? 0, w.regularizer?.l2 ?? 0);
     }
@@ -412,43 +400,6 @@ export class Sequential extends SequentialBase {
     gatherRows(rt, rows, idx, data.targetRowLen, data.target, data.n, this.batchTarget, 'fit');
   }
 
-  private accumulateMetrics(
-    rt: Runtime,
-    metrics: Metric[],
-    sums: Float64Array,
-    out: number,
-    target: number,
-    sparse: boolean,
-    rows: number,
-    outLen: number,
-    logits: boolean,
-  ): void {
-    if (metrics.length === 0) return;
-    const f32 = rt.f32;
-    metrics.forEach((m, i) => {
-      let add = 0;
-      if (m.kind === 'argmaxMatch') {
-        add = sparse
-          ? countArgmaxEqual(rt, rows, outLen, out, target)
-          : countArgmaxMatch(rt, rows, outLen, out, target);
-      } else {
-        const o = out >>> 2;
-        const t = target >>> 2;
-        const threshold = logits ? 0 : 0.5;
-        let s = 0;
-        for (let j = 0; j < rows * outLen; j++) {
-          const p = f32[o + j] as number;
-          const q = f32[t + j] as number;
-          if (m.kind === 'threshold') s += (p > threshold ? 1 : 0) === (q > 0.5 ? 1 : 0) ? 1 : 0;
-          else if (m.kind === 'squaredError') s += (p - q) ** 2;
-          else s += Math.abs(p - q);
-        }
-        add = s / outLen;
-      }
-      sums[i + 1] = (sums[i + 1] as number) + add;
-    });
-  }
-
   /** Loss and metrics over a dataset, in inference mode: `{ loss, <metric>: number }`. */
   evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Logs {
     const { loss } = this.requireCompiled('evaluate');
@@ -479,19 +430,9 @@ export class Sequential extends SequentialBase {
       try {
         this.batchPointers(rt, ctx, data, empty32, false, start, rows);
         const target = this.batchTarget;
-        const out = this.forward(ctx, this.batchX, rows);
+        const out = this.forwardBatch(ctx, this.batchX, rows);
         sums[0] = (sums[0] as number) + computeLoss(rt, plan, loss, rows * perSample, classes, out, target, 0) * rows;
-        this.accumulateMetrics(
-          rt,
-          metrics,
-          sums,
-          out,
-          target,
-          data.sparse,
-          rows * perSample,
-          classes,
-          plan.fusesActivation,
-        );
+        accumulateMetrics(rt, metrics, sums, out, target, data.sparse, rows * perSample, classes, plan.fusesActivation);
       } finally {
         rt.allocator.arenaReset(mark);
       }
@@ -518,7 +459,7 @@ export class Sequential extends SequentialBase {
       const rows = Math.min(batchSize, n - start);
       const mark = rt.allocator.arenaMark();
       try {
-        const y = this.forward(ctx, x.ptr + 4 * start * inLen, rows);
+        const y = this.forwardBatch(ctx, x.ptr + 4 * start * inLen, rows);
         rt.f32.copyWithin((out.ptr >>> 2) + start * outLen, y >>> 2, (y >>> 2) + rows * outLen);
       } catch (err) {
         out.dispose();
@@ -547,25 +488,90 @@ export class Sequential extends SequentialBase {
   }
 }
 
-function prepareInputOnly(x: Tensor, inputShape: readonly number[], rt: Runtime): void {
-  if (!x || typeof x !== 'object' || !('shape' in x)) throw new ValueError('predict', 'x must be a Tensor');
-  if (x.runtime !== rt) throw new ValueError('predict', 'x must live in the model runtime');
-  if (x.shape.slice(1).join(',') !== inputShape.join(',')) {
-    throw new ValueError('predict', `expected x of shape [n,${inputShape.join(',')}], got [${x.shape.join(',')}]`);
-  }
+/** Options of {@link sequential}. */
+export interface SequentialArgs {
+  layers?: Layer[];
+  name?: string;
 }
 
-/** The last `count` samples of prepared data, sharing its buffers. */
-function sliceData(d: PreparedData, start: number, count: number): PreparedData {
-  return {
-    n: count,
-    x: d.x + 4 * start * d.xRowLen,
-    xRowLen: d.xRowLen,
-    target: d.target + 4 * start * d.targetRowLen,
-    targetRowLen: d.targetRowLen,
-    sparse: d.sparse,
-    owned: d.owned,
-  };
+/**
+ * A linear stack of layers (tfjs `tf.sequential`): each layer's output is the next one's input.
+ * Training, evaluation and saving come from {@link LayersModel}.
+ */
+export class Sequential extends LayersModel {
+  constructor(args: SequentialArgs = {}) {
+    super(args.name ?? 'sequential');
+    for (const layer of args.layers ?? []) this.add(layer);
+  }
+
+  /** Appends a layer (before the model is built). */
+  add(layer: Layer): void {
+    if (this.block) throw new ValueError(this.name, `cannot add layer ${layer.name}: the model is already built`);
+    if (this.layers.length === 0 && !layer.inputShape) {
+      throw new ValueError(this.name, `the first layer (${layer.name}) needs an inputShape`);
+    }
+    if (this.layers.some((l) => l.name === layer.name)) {
+      throw new ValueError(this.name, `duplicate layer name '${layer.name}'`);
+    }
+    this.layers.push(layer);
+  }
+
+  /** Per-sample input shape of the model. */
+  get inputShape(): number[] {
+    const first = this.layers[0];
+    if (!first?.inputShape) throw new ValueError(this.name, 'the model has no layers with an inputShape');
+    return first.inputShape;
+  }
+
+  /** Per-sample output shape (builds the model). */
+  get outputShape(): number[] {
+    this.build();
+    return (this.layers[this.layers.length - 1] as Layer).outputShape;
+  }
+
+  protected buildLayers(): void {
+    let shape = this.inputShape;
+    for (const layer of this.layers) {
+      layer.build(shape);
+      shape = layer.outputShape;
+    }
+  }
+
+  protected forwardBatch(ctx: StepContext, x: number, rows: number): number {
+    let h = x;
+    for (const layer of this.layers) h = layer.forward(ctx, h, rows);
+    return h;
+  }
+
+  protected backwardBatch(ctx: StepContext, dy: number, rows: number): void {
+    let g = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--) g = (this.layers[i] as Layer).backward(ctx, g, rows, i > 0);
+  }
+
+  protected lossActivationLayer(): Layer | undefined {
+    return this.layers[this.layers.length - 1];
+  }
+
+  /** The topology as JSON (layer classes and their options); weights via getWeights/save. */
+  toJSON(): ModelJSON {
+    return {
+      className: 'Sequential',
+      config: {
+        name: this.name,
+        layers: this.layers.map((l, i) => ({
+          className: l.className,
+          config: {
+            name: l.name,
+            trainable: l.trainable,
+            ...(i === 0 ? { inputShape: l.inputShape } : {}),
+            ...l.getConfig(),
+          },
+        })),
+      },
+      format: 'wasmgrad-layers',
+      version: 1,
+    };
+  }
 }
 
 /** Creates a sequential model (tfjs `tf.sequential`). */

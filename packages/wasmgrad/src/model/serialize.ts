@@ -5,8 +5,8 @@ import { ActivationLayer, Dense } from '../layers/dense.js';
 import type { Layer } from '../layers/layer.js';
 import { BatchNormalization, LayerNormalization } from '../layers/normalization.js';
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D } from '../layers/pooling.js';
+import type { ModelJSON } from './base.js';
 import { Sequential } from './model.js';
-import type { ModelJSON } from './sequential.js';
 
 /**
  * The closed registry of layer classes a topology may name. Nothing outside it is constructed,
@@ -31,7 +31,7 @@ const LAYER_CLASSES: Record<string, (config: Record<string, unknown>) => Layer> 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 
-/** Rebuilds a model from {@link Sequential.toJSON} output (a JSON string or the parsed object). */
+/** Rebuilds a model from its toJSON output (a JSON string or the parsed object). */
 export function modelFromJSON(json: ModelJSON | string): Sequential {
   const op = 'modelFromJSON';
   let parsed: unknown = json;
