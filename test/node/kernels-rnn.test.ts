@@ -153,9 +153,9 @@ describe('rnn kernels', () => {
     const a = await suite(true);
     const b = await suite(false);
     expect(a.results.length).toBe(b.results.length);
-    a.results.forEach((r, i) =>
-      assertClose(r, b.results[i] as number[], { atol: 1e-6, rtol: 1e-5 }, `simd vs scalar ${i}`),
-    );
+    a.results.forEach((r, i) => {
+      assertClose(r, b.results[i] as number[], { atol: 1e-6, rtol: 1e-5 }, `simd vs scalar ${i}`);
+    });
   });
 
   it('copyRows3d transposes [b, t, f] to [t, b, f] and reverses time; scatterAddRows sums duplicates', async () => {
