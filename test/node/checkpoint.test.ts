@@ -290,3 +290,144 @@ describe('modelCheckpoint', () => {
     expect(wg.callbacks.formatCheckpointPath('e{epoch:03d}-{loss:.2f}', { epoch: 7, loss: 0.12345 })).toBe('e007-0.12');
   });
 });
+
+describe('backupAndRestore: exact resume', () => {
+  const EPOCHS = 3;
+  const BATCH = 8; // 40 samples: 5 batches per epoch, 15 steps in all
+  const fitArgs = { epochs: EPOCHS, batchSize: BATCH, shuffle: true };
+
+  async function uninterrupted(learningRate?: number | wg.LearningRateSchedule) {
+    const model = await makeModel(learningRate);
+    const { x, y } = dataset();
+    await model.fit(x, y, { ...fitArgs, seed: 77 });
+    return bits(model);
+  }
+
+  /** A fresh model (same architecture and layer seeds) whose weights are scrambled: only a restore can fix them. */
+  async function freshModel(learningRate?: number | wg.LearningRateSchedule) {
+    const model = await makeModel(learningRate);
+    model.setWeights(model.getWeights().map((t) => wg.fill(t.shape, 0.123)));
+    return model;
+  }
+
+  /** Throws from onBatchEnd once fit reaches (epoch, batch): a crash after that batch's update. */
+  const crashAt = (epoch: number, batch: number): wg.Callback => {
+    let e = 0;
+    return {
+      onEpochBegin: (ep) => {
+        e = ep;
+      },
+      onBatchEnd: (b) => {
+        if (e === epoch && b === batch) throw new Error('simulated crash');
+      },
+    };
+  };
+
+  it('a crash mid-epoch, resumed from the last batch backup by a fresh model, ends bit-equal (Adam, dropout, shuffle)', async () => {
+    const want = await uninterrupted();
+    const store = new wg.MemoryCheckpointStore();
+    const first = await makeModel();
+    const { x, y } = dataset();
+    const backup = () => wg.callbacks.backupAndRestore({ backupDir: store, saveFreq: 2 });
+    await expect(first.fit(x, y, { ...fitArgs, seed: 77, callbacks: [backup(), crashAt(1, 2)] })).rejects.toThrow(
+      'simulated crash',
+    );
+    // Backups every 2 batches counted across epochs (reset at epoch ends, which are saved too): the last
+    // before the crash after epoch 1's batch 2 is after its batch 1.
+    expect((await wg.loadCheckpoint(store))?.cursor).toEqual({ epoch: 1, batch: 2, step: 7, seed: 77 });
+    const resumed = await freshModel();
+    const cb = backup();
+    let batchesRun = 0;
+    // No seed: the resumed fit takes the checkpoint's.
+    await resumed.fit(x, y, { ...fitArgs, callbacks: [cb, { onBatchEnd: () => void batchesRun++ }] });
+    expect(cb.restoredFrom).toEqual({ epoch: 1, batch: 2, step: 7, seed: 77 });
+    expect(batchesRun).toBe(15 - 7);
+    expect(bits(resumed)).toEqual(want);
+    expect(resumed.optimizer.iterations).toBe(15);
+    expect(store.current).toBeUndefined(); // deleteCheckpoint after a normal end
+  });
+
+  it('stopTraining at an epoch boundary, then a resume from the epoch backup on disk, ends bit-equal', async () => {
+    const want = await uninterrupted();
+    const dir = tempDir();
+    const { x, y } = dataset();
+    const first = await makeModel();
+    const stopAfterEpoch0: wg.Callback = {
+      onEpochEnd: (e) => {
+        if (e === 0) first.stopTraining = true;
+      },
+    };
+    const args = { backupDir: dir, deleteCheckpoint: false };
+    await first.fit(x, y, { ...fitArgs, seed: 77, callbacks: [wg.callbacks.backupAndRestore(args), stopAfterEpoch0] });
+    expect((await wg.loadCheckpoint(join(dir, 'backup.wgckpt')))?.cursor).toEqual({
+      epoch: 1,
+      batch: 0,
+      step: 5,
+      seed: 77,
+    });
+    const resumed = await freshModel();
+    const cb = wg.callbacks.backupAndRestore(args);
+    const history = await resumed.fit(x, y, { ...fitArgs, seed: 5, callbacks: [cb] });
+    expect(history.epoch).toEqual([1, 2]);
+    expect(bits(resumed)).toEqual(want);
+  });
+
+  it('stopTraining mid-epoch is backed up at its real position; a cosine schedule resumes at the right step', async () => {
+    const schedule = () =>
+      wg.schedules.cosineDecay({ initialLearningRate: 0, decaySteps: 10, warmupTarget: 0.02, warmupSteps: 4 });
+    const want = await uninterrupted(schedule());
+    const store = new wg.MemoryCheckpointStore();
+    const { x, y } = dataset();
+    const first = await makeModel(schedule());
+    const stop: wg.Callback = {
+      onBatchEnd: (b) => {
+        if (first.optimizer.iterations === 8) first.stopTraining = true;
+        void b;
+      },
+    };
+    const args = { backupDir: store, deleteCheckpoint: false };
+    await first.fit(x, y, { ...fitArgs, seed: 77, callbacks: [wg.callbacks.backupAndRestore(args), stop] });
+    expect((await wg.loadCheckpoint(store))?.cursor).toEqual({ epoch: 1, batch: 3, step: 8, seed: 77 });
+    const resumed = await freshModel(schedule());
+    await resumed.fit(x, y, { ...fitArgs, callbacks: [wg.callbacks.backupAndRestore(args)] });
+    expect(bits(resumed)).toEqual(want);
+    expect(resumed.optimizer.learningRate).toBe(schedule().at(15));
+  });
+
+  it('without a restore the scrambled fresh model does not match (the comparison can fail)', async () => {
+    const want = await uninterrupted();
+    const resumed = await freshModel();
+    const { x, y } = dataset();
+    await resumed.fit(x, y, { ...fitArgs, seed: 77 });
+    expect(bits(resumed)).not.toEqual(want);
+  });
+
+  it('a backup that does not fit the model, or is damaged, is refused before anything changes', async () => {
+    const store = new wg.MemoryCheckpointStore();
+    const { x, y } = dataset();
+    const first = await makeModel();
+    await first.fit(x, y, {
+      epochs: 1,
+      batchSize: BATCH,
+      seed: 1,
+      callbacks: [wg.callbacks.backupAndRestore({ backupDir: store, deleteCheckpoint: false })],
+    });
+    await wg.ready();
+    const other = wg.sequential([wg.layers.dense({ units: 3, inputShape: [6], activation: 'softmax' })]);
+    other.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+    const before = bits(other);
+    await expect(
+      other.fit(x, y, { epochs: 1, callbacks: [wg.callbacks.backupAndRestore({ backupDir: store })] }),
+    ).rejects.toThrow(/checkpoint has 4 weights, the model 2/);
+    expect(bits(other)).toEqual(before);
+    const sgd = await makeModel();
+    sgd.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+    await expect(
+      sgd.fit(x, y, { epochs: 1, callbacks: [wg.callbacks.backupAndRestore({ backupDir: store })] }),
+    ).rejects.toThrow(/holds Adam state, the model uses SGD/);
+    (store.current as Uint8Array)[40] ^= 1;
+    await expect(
+      first.fit(x, y, { epochs: 1, callbacks: [wg.callbacks.backupAndRestore({ backupDir: store })] }),
+    ).rejects.toThrow(wg.FormatError);
+  });
+});

@@ -1,5 +1,6 @@
 import { type Callback, CallbackList, History, type Logs } from '../callbacks/callback.js';
 import { RuntimeStateError, ValueError, WasmgradError } from '../errors.js';
+import type { FitCursor } from '../io/checkpoint.js';
 import { ActivationLayer, Dense } from '../layers/dense.js';
 import type { Layer, LayerWeight, StepContext } from '../layers/layer.js';
 import { computeLoss, getLoss, type Loss, type LossIdentifier, type LossPlan, planLoss } from '../losses/losses.js';
@@ -77,6 +78,13 @@ export abstract class LayersModel extends ModelBase {
   private compiled: Compiled | undefined;
   private lastCompileArgs: CompileArgs | undefined;
   private step = 0;
+  /**
+   * Where fit stands: the batch it runs next (epoch, batches of it applied, step counter, seed).
+   * Read by checkpoint callbacks; updated in place, so it allocates nothing per batch.
+   */
+  readonly fitCursor: FitCursor = { epoch: 0, batch: 0, step: 0, seed: 0 };
+  /** Set by a callback's onTrainBegin (backupAndRestore): this fit continues from that cursor. */
+  resumeFrom: FitCursor | undefined;
   /** The current batch's inputs and targets, and the last forward output (byte addresses). */
   private batchX = 0;
   private batchTarget = 0;
@@ -172,7 +180,7 @@ export abstract class LayersModel extends ModelBase {
     let valData: PreparedData | undefined;
     const history = new History();
     const callbacks = new CallbackList(args.callbacks ? ([] as Callback[]).concat(args.callbacks) : []);
-    const seed = args.seed ?? nextSeed();
+    let seed = args.seed ?? nextSeed();
     try {
       let trainN = data.n;
       if (split > 0) {
@@ -189,9 +197,20 @@ export abstract class LayersModel extends ModelBase {
       this.stopTraining = false;
       this.lastYield = performance.now();
       callbacks.setModel(this);
+      Object.assign(this.fitCursor, { epoch: initialEpoch, batch: 0, step: this.step, seed });
+      this.resumeFrom = undefined;
       await callbacks.trainBegin();
+      const resume = this.resumeFrom as FitCursor | undefined;
+      this.resumeFrom = undefined;
+      if (resume) {
+        seed = resume.seed;
+        this.step = resume.step;
+        Object.assign(this.fitCursor, resume);
+      }
       const order = new Uint32Array(trainN);
-      for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+      for (let epoch = this.fitCursor.epoch; epoch < epochs && !this.stopTraining; epoch++) {
+        const firstBatch = epoch === resume?.epoch ? resume.batch : 0;
+        Object.assign(this.fitCursor, { epoch, batch: firstBatch });
         await callbacks.epochBegin(epoch);
         for (let i = 0; i < trainN; i++) order[i] = i;
         if (args.shuffle ?? true) shuffleInPlace(order, (seed + epoch * 0x9e3779b1) >>> 0);
@@ -205,6 +224,7 @@ export abstract class LayersModel extends ModelBase {
           seed,
           epoch,
           callbacks,
+          firstBatch,
         );
         if (valData) {
           const val = this.evaluatePrepared(rt, valData, batchSize);
@@ -239,6 +259,7 @@ export abstract class LayersModel extends ModelBase {
     seed: number,
     epoch: number,
     callbacks: CallbackList,
+    firstBatch = 0,
   ): Promise<Logs> {
     const { optimizer, plan, metrics } = this.compiled as Compiled;
     const block = this.weightBlock();
@@ -249,7 +270,8 @@ export abstract class LayersModel extends ModelBase {
     const sums = new Float64Array(1 + metrics.length);
     let seen = 0;
     const batches = Math.ceil(trainN / batchSize);
-    for (let b = 0; b < batches && !this.stopTraining; b++) {
+    const cursor = this.fitCursor;
+    for (let b = firstBatch; b < batches && !this.stopTraining; b++) {
       if (callbacks.wantsBatchBegin) await callbacks.batchBegin(b, { batch: b, size: batchSize });
       const start = b * batchSize;
       const rows = Math.min(batchSize, trainN - start);
@@ -270,6 +292,12 @@ export abstract class LayersModel extends ModelBase {
       const out = this.lastOutput;
       this.step++;
       optimizer.apply(rt, block.params, block.grads, block.trainableLength, this.step);
+      cursor.step = this.step;
+      if (b + 1 < batches) cursor.batch = b + 1;
+      else {
+        cursor.epoch = epoch + 1;
+        cursor.batch = 0;
+      }
       sums[0] = (sums[0] as number) + value * rows;
       accumulateMetrics(rt, metrics, sums, out, target, data.sparse, rows * perSample, classes, plan.fusesActivation);
       seen += rows;
