@@ -277,6 +277,19 @@ describe('modelCheckpoint', () => {
     expect(weightsOnly?.optimizer).toBeUndefined();
   });
 
+  it('an integer saveFreq saves every N batches (counted across epochs) with the batch logs', async () => {
+    const model = await makeModel();
+    const { x, y } = dataset();
+    const dir = tempDir();
+    const cb = wg.callbacks.modelCheckpoint({ filepath: join(dir, 'e{epoch}-b{batch}.wgckpt'), saveFreq: 3 });
+    await model.fit(x, y, { epochs: 2, batchSize: 8, seed: 2, callbacks: [cb] });
+    // 5 batches per epoch: global batches 3, 6, 9 → epoch 1 batch 2, epoch 2 batches 0 and 3.
+    expect(cb.saved.map((p) => p.slice(dir.length + 1))).toEqual(['e1-b2.wgckpt', 'e2-b0.wgckpt', 'e2-b3.wgckpt']);
+    const last = await wg.loadCheckpoint(join(dir, 'e2-b3.wgckpt'));
+    expect(last?.cursor).toEqual({ epoch: 1, batch: 4, step: 9, seed: 2 });
+    expect(Number.isFinite(last?.logs?.loss)).toBe(true);
+  });
+
   it('bad options and unknown template keys → ValueError', async () => {
     expect(() => wg.callbacks.modelCheckpoint({ filepath: '' })).toThrow(wg.ValueError);
     expect(() => wg.callbacks.modelCheckpoint({ filepath: 'a', saveFreq: 0 })).toThrow(
@@ -392,6 +405,25 @@ describe('backupAndRestore: exact resume', () => {
     await resumed.fit(x, y, { ...fitArgs, callbacks: [wg.callbacks.backupAndRestore(args)] });
     expect(bits(resumed)).toEqual(want);
     expect(resumed.optimizer.learningRate).toBe(schedule().at(15));
+  });
+
+  it('a crash inside a backup write fails fit; the previous generation resumes bit-equal', async () => {
+    const want = await uninterrupted();
+    const path = join(tempDir(), 'backup.wgckpt');
+    const { x, y } = dataset();
+    const first = await makeModel();
+    // Writes: after epoch 0's batches 2 and 4 (global counts), epoch 0's end, epoch 1's batch 2 — which crashes
+    // (the temporary file is half written when the process "dies"; here the write throws).
+    const crashing = new FileCheckpointStore(path, await crashingOps('write', 4));
+    const backup = wg.callbacks.backupAndRestore({ backupDir: crashing, saveFreq: 2 });
+    await expect(first.fit(x, y, { ...fitArgs, seed: 77, callbacks: [backup] })).rejects.toThrow(/injected crash/);
+    expect((await wg.loadCheckpoint(path))?.cursor).toEqual({ epoch: 1, batch: 0, step: 5, seed: 77 });
+    const resumed = await freshModel();
+    await resumed.fit(x, y, {
+      ...fitArgs,
+      callbacks: [wg.callbacks.backupAndRestore({ backupDir: new FileCheckpointStore(path) })],
+    });
+    expect(bits(resumed)).toEqual(want);
   });
 
   it('without a restore the scrambled fresh model does not match (the comparison can fail)', async () => {
