@@ -146,6 +146,39 @@ describe('optimizers with a schedule', () => {
     expect(model.optimizer.iterations).toBe(steps);
   });
 
+  it('count their own iterations: a fresh optimizer compiled onto a trained model starts at step 0 (schedule and Adam bias correction)', async () => {
+    await wg.ready();
+    wg.setSeed(3);
+    const model = wg.sequential([wg.layers.dense({ units: 2, inputShape: [3] })]);
+    const x = wg.tensor([0.5, -1, 2, 1, 0.3, -0.2], [2, 3]);
+    const y = wg.tensor([1, 0, 0, 1], [2, 2]);
+    model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    for (let i = 0; i < 4; i++) model.trainOnBatch(x, y);
+    expect(model.optimizer.iterations).toBe(4);
+    // Rate 0.5 for the first update only: a count carried over from the model would give 0.
+    const learningRate = s.piecewiseConstant({ boundaries: [0], values: [0.5, 0] });
+    model.compile({ optimizer: wg.optimizers.sgd({ learningRate }), loss: 'meanSquaredError' });
+    const before = model.getWeights().map((t) => Array.from(t.dataSync()));
+    const grads = model.lossAndGradients(x, y).grads.map((t) => Array.from(t.dataSync()));
+    model.trainOnBatch(x, y);
+    const after = model.getWeights().map((t) => Array.from(t.dataSync()));
+    after.forEach((w, i) => {
+      assertClose(
+        Float32Array.from(w),
+        Float64Array.from(before[i] as number[], (v, j) => v - 0.5 * ((grads[i] as number[])[j] as number)),
+        { atol: 1e-6, rtol: 1e-6 },
+      );
+    });
+    // Adam's first update is lr·sign(g) only when bias correction uses t = 1.
+    model.compile({ optimizer: wg.optimizers.adam({ learningRate: 0.01 }), loss: 'meanSquaredError' });
+    const w0 = model.getWeights().map((t) => Array.from(t.dataSync()));
+    model.trainOnBatch(x, y);
+    const w1 = model.getWeights().map((t) => Array.from(t.dataSync()));
+    w1.flat().forEach((v, j) => {
+      expect(Math.abs(v - (w0.flat()[j] as number))).toBeCloseTo(0.01, 5);
+    });
+  });
+
   it('refuse learning-rate callbacks when training begins', async () => {
     await wg.ready();
     const model = wg.sequential([wg.layers.dense({ units: 1, inputShape: [2] })]);

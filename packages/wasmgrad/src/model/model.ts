@@ -291,7 +291,7 @@ export abstract class LayersModel extends ModelBase {
       }
       const out = this.lastOutput;
       this.step++;
-      optimizer.apply(rt, block.params, block.grads, block.trainableLength, this.step);
+      optimizer.apply(rt, block.params, block.grads, block.trainableLength);
       cursor.step = this.step;
       if (b + 1 < batches) cursor.batch = b + 1;
       else {
@@ -393,7 +393,7 @@ export abstract class LayersModel extends ModelBase {
       ctx.step = this.step;
       const value = this.lossAndBackward(ctx, data.x, data.target, data.n, -1, 0, mark);
       this.step++;
-      optimizer.apply(rt, block.params, block.grads, block.trainableLength, this.step);
+      optimizer.apply(rt, block.params, block.grads, block.trainableLength);
       return value;
     } finally {
       rt.allocator.arenaReset(mark);

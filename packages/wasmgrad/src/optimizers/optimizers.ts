@@ -30,8 +30,8 @@ export abstract class Optimizer {
   /** The schedule the learning rate follows, if one was given. */
   readonly schedule: LearningRateSchedule | undefined;
   /**
-   * Updates applied so far: the step of the last update, as fit counts them (Keras `iterations`).
-   * A schedule is evaluated at the count before each update, so the first update uses step 0.
+   * Updates applied since the state was created (compile) or restored (setState): Keras
+   * `iterations`. A schedule is evaluated at the count before each update, so the first uses step 0.
    */
   iterations = 0;
   private constantRate = 0;
@@ -107,8 +107,12 @@ export abstract class Optimizer {
     this.state = [];
   }
 
-  /** One update of `n` parameters at step `t` (1-based): clipping, weight decay, then the rule. */
-  apply(rt: Runtime, params: number, grads: number, n: number, t: number): void {
+  /**
+   * One update of `n` parameters: clipping, weight decay, then the rule, as update number `t`
+   * (1-based; default: the optimizer's own count, {@link iterations} + 1, as Keras counts — a new or
+   * recompiled optimizer starts at 1 whatever the model trained before).
+   */
+  apply(rt: Runtime, params: number, grads: number, n: number, t = this.iterations + 1): void {
     this.iterations = t - 1;
     if (this.clipValue !== undefined) k.clipByValue(rt, n, grads, -this.clipValue, this.clipValue);
     const norm = this.globalClipNorm ?? this.clipNorm;
