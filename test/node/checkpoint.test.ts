@@ -180,6 +180,28 @@ describe('optimizer state', () => {
     );
     expect(other.optimizer.getState()).toEqual(state);
   });
+
+  it('getWeights/setWeights use tfjs names (iter first, then the state buffers) and round-trip', async () => {
+    const model = await makeModel();
+    const { x, y } = dataset();
+    await model.fit(x, y, { epochs: 1, batchSize: 8, seed: 3 });
+    const weights = model.optimizer.getWeights();
+    // One value per slot of the trainable block (83 parameters, laid out with alignment padding).
+    const n = model.optimizer.getState().slots[0]?.length as number;
+    expect(n).toBeGreaterThanOrEqual(83);
+    expect(weights.map((w) => [w.name, w.tensor.shape])).toEqual([
+      ['iter', []],
+      ['Adam/0', [n]],
+      ['Adam/1', [n]],
+    ]);
+    expect(weights[0]?.tensor.dataSync()[0]).toBe(5);
+    const other = await makeModel();
+    other.optimizer.setWeights(weights);
+    expect(other.optimizer.getState()).toEqual(model.optimizer.getState());
+    expect(() => other.optimizer.setWeights(weights.slice(1))).toThrow(/expects \[\{ name: 'iter'/);
+    expect(() => other.optimizer.setWeights(weights.slice(0, 2))).toThrow(/expected 2 state buffers, got 1/);
+    for (const w of weights) w.tensor.dispose();
+  });
 });
 
 /** File operations that fail at the `failAt`-th call of `kind`, after writing half a file for 'write'. */

@@ -1,6 +1,7 @@
 import { ValueError } from '../errors.js';
 import * as k from '../runtime/kernels/optim.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { empty, type Tensor } from '../tensor/tensor.js';
 import { LearningRateSchedule, type SerializedSchedule, scheduleFromConfig } from './schedules.js';
 
 /**
@@ -130,6 +131,42 @@ export abstract class Optimizer {
     const rt = this.rt;
     const slots = this.state.map((p) => (rt ? rt.f32.slice(p >>> 2, (p >>> 2) + this.n) : new Float32Array(0)));
     return { className: this.className, iterations: this.iterations, slots };
+  }
+
+  /**
+   * The state as tensors, with tfjs names: `{ name: 'iter' }` (a scalar, exact up to 2^24 updates),
+   * then `{ name: '<className>/<i>' }` per state buffer ([n] each). Copies: dispose them.
+   */
+  getWeights(): { name: string; tensor: Tensor }[] {
+    const rt = this.rt;
+    if (!rt)
+      throw new ValueError(`${this.className}.getWeights`, 'the optimizer has no state yet: compile the model first');
+    const state = this.getState();
+    const make = (name: string, shape: number[], values: ArrayLike<number>) => {
+      const t = empty(shape, `${this.className}.getWeights`, rt);
+      rt.f32.set(values, t.ptr >>> 2);
+      return { name, tensor: t };
+    };
+    return [
+      make('iter', [], [state.iterations]),
+      ...state.slots.map((slot, i) => make(`${this.className}/${i}`, [slot.length], slot)),
+    ];
+  }
+
+  /** Restores tensors from {@link getWeights} (validated as {@link setState} does). */
+  setWeights(weights: { name: string; tensor: Tensor }[]): void {
+    const op = `${this.className}.setWeights`;
+    if (!Array.isArray(weights) || weights.length === 0 || weights[0]?.name !== 'iter') {
+      throw new ValueError(op, "expects [{ name: 'iter', tensor }, ...state buffers] as getWeights returns");
+    }
+    weights.forEach((w, i) => {
+      if (typeof w?.tensor?.dataSync !== 'function') throw new ValueError(op, `entry ${i} has no tensor`);
+    });
+    const [iter, ...slots] = weights.map((w) => w.tensor.dataSync());
+    const iterations = (iter as Float32Array)[0] as number;
+    if ((iter as Float32Array).length !== 1)
+      throw new ValueError(op, `'iter' must hold one value, got ${iter?.length}`);
+    this.setState({ className: this.className, iterations, slots: slots.map((d) => Float32Array.from(d)) });
   }
 
   /** Restores a state from {@link getState}; sizes are checked before anything is written. */
