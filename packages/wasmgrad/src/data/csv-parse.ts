@@ -68,6 +68,20 @@ export async function* parseCsvRecords(
   chunks: AsyncIterable<string> | Iterable<string>,
   options: CsvParseOptions = {},
 ): AsyncGenerator<CsvRecord> {
+  for await (const group of parseCsvGroups(chunks, options)) yield* group;
+}
+
+/** Records per group yielded by {@link parseCsvGroups}. */
+const GROUP = 1024;
+
+/**
+ * {@link parseCsvRecords} in groups: the complete records of each piece of text read, up to 1,024
+ * at a time, so that consumers pay for asynchronous iteration per group rather than per record.
+ */
+export async function* parseCsvGroups(
+  chunks: AsyncIterable<string> | Iterable<string>,
+  options: CsvParseOptions = {},
+): AsyncGenerator<CsvRecord[]> {
   const { delimiter, maxRecordLength: cap, name } = parseOptions(options);
   const delim = delimiter.charCodeAt(0);
   const op = `csv:${name}`;
@@ -104,26 +118,33 @@ export async function* parseCsvRecords(
   const fail = (msg: string, lineNo: number): never => {
     throw new FormatError(op, `line ${lineNo}: ${msg}`);
   };
+  let group: CsvRecord[] = [];
   try {
     await refill();
     for (;;) {
-      if (pos >= buf.length) {
-        if (final) return;
-        await refill();
-        continue;
+      if (group.length >= GROUP) {
+        yield group;
+        group = [];
       }
-      const scan = scanRecord(buf, pos, final, delim, cap, line, fail);
-      if (scan === 'more') {
-        if (final) throw new Error('unreachable: scan asked for more at end of input');
+      const more = pos >= buf.length ? 'more' : scanRecord(buf, pos, final, delim, cap, line, fail);
+      if (more === 'more') {
+        if (group.length > 0) {
+          yield group;
+          group = [];
+        }
+        if (final) {
+          if (pos < buf.length) throw new Error('unreachable: scan asked for more at end of input');
+          return;
+        }
         await refill();
         continue;
       }
       const start = line;
-      line += scan.lines;
-      pos = scan.end;
+      line += more.lines;
+      pos = more.end;
       // A blank line is one empty field: skip it.
-      if (scan.fields.length === 1 && scan.fields[0] === '' && !scan.quotedFirst) continue;
-      yield { fields: scan.fields, line: start };
+      if (more.fields.length === 1 && more.fields[0] === '' && !more.quotedFirst) continue;
+      group.push({ fields: more.fields, line: start });
     }
   } finally {
     await it.return?.();

@@ -5,7 +5,7 @@
 import { ValueError } from '../errors.js';
 import { currentRuntime } from '../tensor/engine.js';
 import { empty, type Tensor } from '../tensor/tensor.js';
-import { type CsvParseOptions, type CsvRecord, parseCsvRecords, parseOptions } from './csv-parse.js';
+import { type CsvParseOptions, type CsvRecord, parseCsvGroups, parseOptions } from './csv-parse.js';
 import {
   type CsvSchema,
   type CsvSchemaConfig,
@@ -59,19 +59,19 @@ function checkConfig(config: CsvConfig): void {
   parseOptions(config);
 }
 
-/** Records of one pass with the header split off; the header width fixes the record width. */
-async function* pass(src: TextSource, config: CsvConfig): AsyncGenerator<{ names: string[]; record?: CsvRecord }> {
+/** Records of one pass in groups, with the header split off; the header width fixes the record width. */
+async function* pass(src: TextSource, config: CsvConfig): AsyncGenerator<{ names: string[]; records: CsvRecord[] }> {
   const op = `csv:${src.name}`;
-  const records = parseCsvRecords(src.open(), { ...config, name: src.name });
   const hasHeader = config.hasHeader ?? true;
   let names: string[] | undefined;
-  for await (const record of records) {
+  for await (const group of parseCsvGroups(src.open(), { ...config, name: src.name })) {
     if (!names) {
-      names = columnNamesOf(op, config, hasHeader ? record : undefined, record.fields.length);
-      yield { names };
-      if (hasHeader) continue;
+      const first = group[0] as CsvRecord;
+      names = columnNamesOf(op, config, hasHeader ? first : undefined, first.fields.length);
+      yield { names, records: hasHeader ? group.slice(1) : group };
+      continue;
     }
-    yield { names, record };
+    yield { names, records: group };
   }
   if (!names) throw new ValueError(op, 'the input is empty (no header)');
 }
@@ -103,7 +103,7 @@ async function resolveSchema(
         'a Response or stream can be read once: pass schema, or a dtype for every column (and categories for categorical ones)',
       );
     }
-    for await (const item of pass(src, config)) if (item.record) builder.add(item.record);
+    for await (const item of pass(src, config)) for (const r of item.records) builder.add(r);
   }
   return builder.finish();
 }
@@ -132,7 +132,7 @@ export async function readCsv(source: CsvSource, config: CsvConfig = {}): Promis
   const records: CsvRecord[] = [];
   for await (const item of pass(src, config)) {
     names = item.names;
-    if (item.record) records.push(item.record);
+    for (const r of item.records) records.push(r);
   }
   const schema = await resolveSchema(src, config, names, config.schema ? undefined : records);
   if (records.length === 0) throw new ValueError(op, 'no data rows (header only)');
@@ -173,19 +173,25 @@ export class CsvDataset extends Dataset<CsvRow> {
       const me = self as CsvDataset;
       // One-shot sources: the schema must come from the configuration, then the single pass encodes.
       let encode: ReturnType<typeof makeEncoder> | undefined;
-      let widths = [0, 0];
+      let xw = 0;
+      let yw = 0;
       for await (const item of pass(src, config)) {
         if (!encode) {
           const schema = await me.resolve(item.names);
           const { features, labels } = layoutOf(schema);
-          widths = [features.length, labels.length];
+          [xw, yw] = [features.length, labels.length];
           encode = makeEncoder(`csv:${src.name}`, schema);
         }
-        if (!item.record) continue;
-        const xs = new Float32Array(widths[0] as number);
-        const ys = new Float32Array(widths[1] as number);
-        encode(item.record, xs, 0, ys, 0);
-        yield (widths[1] as number) > 0 ? { xs, ys } : { xs };
+        // One array per row (not views of a shared block): a shuffle buffer holding a few rows
+        // must not keep whole groups alive.
+        const rows: CsvRow[] = new Array(item.records.length);
+        item.records.forEach((r, i) => {
+          const xs = new Float32Array(xw);
+          const ys = new Float32Array(yw);
+          (encode as ReturnType<typeof makeEncoder>)(r, xs, 0, ys, 0);
+          rows[i] = yw > 0 ? { xs, ys } : { xs };
+        });
+        if (rows.length > 0) yield rows;
       }
     });
     self = this;
@@ -226,5 +232,5 @@ export function csv(source: CsvSource, config: CsvConfig = {}): CsvDataset {
 export function csvRecords(source: CsvSource, config: Omit<CsvConfig, keyof CsvSchemaConfig> = {}): Dataset<CsvRecord> {
   checkConfig(config);
   const src = textSource(source, config.chunkBytes ?? CSV_CHUNK_BYTES, config.name);
-  return new Dataset(() => parseCsvRecords(src.open(), { ...config, name: src.name }));
+  return new Dataset(() => parseCsvGroups(src.open(), { ...config, name: src.name }));
 }

@@ -4,25 +4,51 @@
  * Elements are host values (numbers, flat arrays, typed arrays, nested arrays, or plain objects of
  * those); `batch` stacks them into tensors in wasm memory, which the consumer disposes
  * (`fitDataset` does so after every step).
+ *
+ * Internally elements travel in chunks (arrays of up to ~1,000 elements, e.g. the rows of one read
+ * of a file), so the cost of asynchronous iteration is paid per chunk rather than per element: a
+ * pipeline of several stages streams hundreds of thousands of rows per second. Stages therefore
+ * run up to one chunk ahead of the consumer (like tf.data's prefetching).
  */
-import { fmtShape, ShapeError, ValueError } from '../errors.js';
+import { ValueError } from '../errors.js';
 import { mulberry32, nextSeed } from '../random.js';
-import { currentRuntime } from '../tensor/engine.js';
-import { empty, sizeOf, Tensor } from '../tensor/tensor.js';
+import { type Batched, type RowShapes, stack } from './stack.js';
 
-/** A value `batch` can stack: a number, flat or nested arrays of numbers, or a typed array. */
-export type DataLeaf = number | ArrayLike<number> | number[][] | Tensor;
+export type { Batched, DataLeaf, RowShapes } from './stack.js';
 
-/** What `batch` turns an element type into: every leaf becomes a tensor with a leading batch axis. */
-export type Batched<T> = T extends DataLeaf ? Tensor : { [K in keyof T]: Batched<T[K]> };
+/** Starts one pass: an iterator of non-empty chunks of elements. */
+export type ChunkSource<T> = () => AsyncIterator<T[]>;
 
-/**
- * Per-element shapes known to a dataset built from tensors, keyed by the element path ('' for a
- * bare leaf, 'xs' for a key): `batch` uses them to keep e.g. [28,28,1] rows instead of flattening.
- */
-export type RowShapes = ReadonlyMap<string, readonly number[]>;
-
+/** Elements per chunk made by in-memory sources. */
+export const CHUNK = 1024;
 const MIX = 0x9e3779b1;
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+
+/** Runs `each` over every chunk of `source`, closing it when the consumer stops early. */
+async function* over<T, U>(
+  source: ChunkSource<T>,
+  each: (chunk: T[]) => U[] | Promise<U[]> | 'stop',
+): AsyncGenerator<U[]> {
+  const it = source();
+  let finished = false;
+  try {
+    for (;;) {
+      const r = await it.next();
+      if (r.done) {
+        finished = true;
+        return;
+      }
+      const out = each(r.value);
+      if (out === 'stop') return;
+      const chunk = isThenable(out) ? await out : out;
+      if (chunk.length > 0) yield chunk;
+    }
+  } finally {
+    if (!finished) await it.return?.();
+  }
+}
 
 /**
  * A lazy, re-iterable asynchronous dataset. Every `for await` (or `iterator()`) starts a fresh pass
@@ -30,40 +56,73 @@ const MIX = 0x9e3779b1;
  */
 export class Dataset<T> implements AsyncIterable<T> {
   /**
-   * @param source starts one pass over the elements
+   * @param chunks starts one pass over the elements, delivered in non-empty chunks
    * @param size element count when known (Infinity for endless), else null
    * @param rowShapes per-element shapes `batch` should use (see {@link RowShapes})
    */
   constructor(
-    private readonly source: () => AsyncIterator<T>,
+    readonly chunks: ChunkSource<T>,
     readonly size: number | null = null,
     readonly rowShapes?: RowShapes,
   ) {}
 
   /** A fresh iterator over the elements (tfjs `dataset.iterator()`). */
   iterator(): AsyncIterator<T> {
-    return this.source();
+    const chunks = this.chunks;
+    return (async function* () {
+      const it = chunks();
+      let finished = false;
+      try {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) {
+            finished = true;
+            return;
+          }
+          yield* r.value;
+        }
+      } finally {
+        if (!finished) await it.return?.();
+      }
+    })();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    return this.source();
+    return this.iterator();
   }
 
   /** Applies `fn` to every element (per-element shapes are forgotten: `fn` may change them). */
   map<U>(fn: (value: T) => U | Promise<U>): Dataset<U> {
-    const parent = this;
-    return new Dataset(async function* () {
-      for await (const v of parent) yield await fn(v);
-    }, this.size);
+    if (typeof fn !== 'function') throw new ValueError('map', 'expects a function');
+    const chunks = this.chunks;
+    return new Dataset(
+      () =>
+        over(chunks, async (chunk) => {
+          const out: U[] = new Array(chunk.length);
+          for (let i = 0; i < chunk.length; i++) {
+            const v = fn(chunk[i] as T);
+            out[i] = (isThenable(v) ? await v : v) as U;
+          }
+          return out;
+        }),
+      this.size,
+    );
   }
 
   /** Keeps the elements for which `predicate` is true. */
   filter(predicate: (value: T) => boolean | Promise<boolean>): Dataset<T> {
-    const parent = this;
+    if (typeof predicate !== 'function') throw new ValueError('filter', 'expects a function');
+    const chunks = this.chunks;
     return new Dataset(
-      async function* () {
-        for await (const v of parent) if (await predicate(v)) yield v;
-      },
+      () =>
+        over(chunks, async (chunk) => {
+          const out: T[] = [];
+          for (const v of chunk) {
+            const keep = predicate(v);
+            if (isThenable(keep) ? await keep : keep) out.push(v);
+          }
+          return out;
+        }),
       null,
       this.rowShapes,
     );
@@ -72,15 +131,16 @@ export class Dataset<T> implements AsyncIterable<T> {
   /** The first `count` elements (all when the dataset is shorter). */
   take(count: number): Dataset<T> {
     checkCount('take', count);
-    const parent = this;
+    const chunks = this.chunks;
     return new Dataset(
-      async function* () {
-        if (count === 0) return;
-        let i = 0;
-        for await (const v of parent) {
-          yield v;
-          if (++i >= count) return;
-        }
+      () => {
+        let left = count;
+        return over(chunks, (chunk) => {
+          if (left <= 0) return 'stop';
+          const out = chunk.length <= left ? chunk : chunk.slice(0, left);
+          left -= out.length;
+          return out;
+        });
       },
       this.size === null ? null : Math.min(this.size, count),
       this.rowShapes,
@@ -90,11 +150,16 @@ export class Dataset<T> implements AsyncIterable<T> {
   /** Every element after the first `count`. */
   skip(count: number): Dataset<T> {
     checkCount('skip', count);
-    const parent = this;
+    const chunks = this.chunks;
     return new Dataset(
-      async function* () {
-        let i = 0;
-        for await (const v of parent) if (i++ >= count) yield v;
+      () => {
+        let left = count;
+        return over(chunks, (chunk) => {
+          if (left === 0) return chunk;
+          const out = chunk.slice(Math.min(left, chunk.length));
+          left -= chunk.length - out.length;
+          return out;
+        });
       },
       this.size === null ? null : Math.max(0, this.size - count),
       this.rowShapes,
@@ -111,9 +176,9 @@ export class Dataset<T> implements AsyncIterable<T> {
       async function* () {
         for (let r = 0; r < count; r++) {
           let any = false;
-          for await (const v of parent) {
+          for await (const chunk of { [Symbol.asyncIterator]: parent.chunks }) {
             any = true;
-            yield v;
+            yield chunk;
           }
           if (!any) return; // an empty dataset repeated forever must not spin
         }
@@ -137,34 +202,35 @@ export class Dataset<T> implements AsyncIterable<T> {
     if (seed !== undefined && !Number.isFinite(seed))
       throw new ValueError('shuffle', `seed must be a number, got ${seed}`);
     const base = (seed ?? nextSeed()) >>> 0;
-    const parent = this;
+    const chunks = this.chunks;
     let pass = 0;
     return new Dataset(
       async function* () {
         const rand = mulberry32(reshuffleEachIteration ? (base + Math.imul(pass++, MIX)) >>> 0 : base);
         const buffer: T[] = [];
-        const it = parent.iterator();
-        try {
-          let done = false;
-          while (!done && buffer.length < cap) {
-            const r = await it.next();
-            if (r.done) done = true;
-            else buffer.push(r.value);
-          }
-          while (buffer.length > 0) {
-            const j = Math.floor(rand() * buffer.length);
-            const out = buffer[j] as T;
-            const r = done ? undefined : await it.next();
-            if (r && !r.done) buffer[j] = r.value;
+        // Fill the buffer; once full, each arriving element replaces a random one, which is emitted.
+        for await (const chunk of { [Symbol.asyncIterator]: chunks }) {
+          const out: T[] = [];
+          for (const v of chunk) {
+            if (buffer.length < cap) buffer.push(v);
             else {
-              done = true;
-              buffer[j] = buffer[buffer.length - 1] as T;
-              buffer.pop();
+              const j = Math.floor(rand() * buffer.length);
+              out.push(buffer[j] as T);
+              buffer[j] = v;
             }
-            yield out;
           }
-        } finally {
-          await it.return?.();
+          if (out.length > 0) yield out;
+        }
+        // Drain in random order.
+        while (buffer.length > 0) {
+          const out: T[] = [];
+          for (let k = 0; k < CHUNK && buffer.length > 0; k++) {
+            const j = Math.floor(rand() * buffer.length);
+            out.push(buffer[j] as T);
+            buffer[j] = buffer[buffer.length - 1] as T;
+            buffer.pop();
+          }
+          yield out;
         }
       },
       this.size,
@@ -175,27 +241,33 @@ export class Dataset<T> implements AsyncIterable<T> {
   /**
    * Groups `batchSize` consecutive elements and stacks every leaf into a tensor with a leading
    * batch axis (the last batch may be smaller unless `smallLastBatch` is false). The tensors live
-   * in the current runtime and belong to the consumer, who disposes them.
+   * in the current runtime and belong to the consumer, who disposes them. Batches are made one at
+   * a time, only when the consumer asks for the next.
    */
   batch(batchSize: number, smallLastBatch = true): Dataset<Batched<T>> {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
       throw new ValueError('batch', `batchSize must be a positive integer, got ${batchSize}`);
     }
-    const parent = this;
+    const chunks = this.chunks;
     const shapes = this.rowShapes;
     const size =
       this.size === null ? null : smallLastBatch ? Math.ceil(this.size / batchSize) : Math.floor(this.size / batchSize);
     return new Dataset(async function* () {
       let group: T[] = [];
-      for await (const v of parent) {
-        group.push(v);
-        if (group.length === batchSize) {
-          const out = stack(group, shapes);
-          group = [];
-          yield out;
+      for await (const chunk of { [Symbol.asyncIterator]: chunks }) {
+        let i = 0;
+        while (i < chunk.length) {
+          const take = Math.min(batchSize - group.length, chunk.length - i);
+          for (let k = 0; k < take; k++) group.push(chunk[i + k] as T);
+          i += take;
+          if (group.length === batchSize) {
+            const out = stack(group, shapes);
+            group = [];
+            yield [out];
+          }
         }
       }
-      if (group.length > 0 && smallLastBatch) yield stack(group, shapes);
+      if (group.length > 0 && smallLastBatch) yield [stack(group, shapes)];
     }, size);
   }
 
@@ -208,7 +280,7 @@ export class Dataset<T> implements AsyncIterable<T> {
   async toArray(): Promise<T[]> {
     if (this.size === Number.POSITIVE_INFINITY) throw new ValueError('toArray', 'the dataset is endless');
     const out: T[] = [];
-    for await (const v of this) out.push(v);
+    for await (const chunk of { [Symbol.asyncIterator]: this.chunks }) for (const v of chunk) out.push(v);
     return out;
   }
 }
@@ -217,190 +289,4 @@ function checkCount(op: string, count: number): void {
   if (!Number.isSafeInteger(count) || count < 0) {
     throw new ValueError(op, `count must be a non-negative integer, got ${count}`);
   }
-}
-
-/** A leaf's flat values and shape (without the batch axis). */
-function leafOf(v: unknown, where: string): { values: ArrayLike<number>; shape: number[] } {
-  if (typeof v === 'number') return { values: [v], shape: [] };
-  if (v instanceof Tensor) return { values: v.dataSync(), shape: [...v.shape] };
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
-    return { values: v as unknown as ArrayLike<number>, shape: [(v as unknown as ArrayLike<number>).length] };
-  }
-  if (Array.isArray(v)) {
-    if (!v.some(Array.isArray)) return { values: v as number[], shape: [v.length] };
-    const shape: number[] = [];
-    for (let x: unknown = v; Array.isArray(x); x = x[0]) shape.push(x.length);
-    const flat = (v as unknown[]).flat(shape.length) as number[];
-    if (flat.length !== sizeOf(shape)) throw new ShapeError('batch', `ragged nested array at ${where}`);
-    return { values: flat, shape };
-  }
-  throw new ValueError('batch', `cannot stack ${where} of type ${typeof v}`);
-}
-
-const isLeaf = (v: unknown): boolean =>
-  typeof v === 'number' || v instanceof Tensor || Array.isArray(v) || ArrayBuffer.isView(v);
-
-/** Stacks a group of elements leaf by leaf; on failure frees the tensors already made. */
-function stack<T>(group: T[], shapes: RowShapes | undefined): Batched<T> {
-  const made: Tensor[] = [];
-  const build = (pick: (e: T) => unknown, path: string): unknown => {
-    const first = pick(group[0] as T);
-    if (isLeaf(first)) return stackLeaf(group.map(pick), path, shapes?.get(path), made);
-    if (first === null || typeof first !== 'object') {
-      throw new ValueError('batch', `element ${path || '(root)'} is ${String(first)}, not a number, array or object`);
-    }
-    const out: Record<string, unknown> = Object.create(null);
-    for (const key of Object.keys(first)) {
-      out[key] = build((e) => (pick(e) as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
-    }
-    return out;
-  };
-  try {
-    return build((e) => e, '') as Batched<T>;
-  } catch (err) {
-    for (const t of made) t.dispose();
-    throw err;
-  }
-}
-
-function stackLeaf(values: unknown[], path: string, known: readonly number[] | undefined, made: Tensor[]): Tensor {
-  const where = path || 'element';
-  const first = leafOf(values[0], where);
-  const len = first.values.length;
-  const rowShape = known && sizeOf(known) === len ? known : first.shape;
-  const rt = currentRuntime();
-  const out = new Float32Array(values.length * len);
-  for (let i = 0; i < values.length; i++) {
-    const leaf = i === 0 ? first : leafOf(values[i], where);
-    if (leaf.values.length !== len) {
-      throw new ShapeError(
-        'batch',
-        `${where} of element ${i} in the batch has ${leaf.values.length} values (shape ${fmtShape(leaf.shape)}), the first has ${len} (shape ${fmtShape(first.shape)})`,
-      );
-    }
-    if (ArrayBuffer.isView(leaf.values)) out.set(leaf.values as unknown as ArrayLike<number>, i * len);
-    else for (let j = 0; j < len; j++) out[i * len + j] = Number(leaf.values[j]);
-  }
-  const t = empty([values.length, ...rowShape], 'batch', rt);
-  made.push(t);
-  rt.write(t.ptr, out);
-  return t;
-}
-
-/** A dataset over the items of an array (tfjs `tf.data.array`). */
-export function array<T>(items: readonly T[]): Dataset<T> {
-  if (!Array.isArray(items)) throw new ValueError('data.array', `expects an array, got ${typeof items}`);
-  const copy = items.slice();
-  return new Dataset(async function* () {
-    yield* copy;
-  }, copy.length);
-}
-
-/**
- * A dataset from a function returning a (sync or async) iterator, called once per pass
- * (tfjs `tf.data.generator`).
- */
-export function generator<T>(make: () => Iterator<T> | AsyncIterator<T>): Dataset<T> {
-  if (typeof make !== 'function') throw new ValueError('data.generator', 'expects a function returning an iterator');
-  return new Dataset(async function* () {
-    const it = make();
-    try {
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    } finally {
-      await it.return?.();
-    }
-  });
-}
-
-type Zipped<T> = { [K in keyof T]: T[K] extends Dataset<infer U> ? U : never };
-
-/**
- * Combines datasets element-wise into arrays or objects (tfjs `tf.data.zip`): `zip({xs, ys})`.
- * Ends with the shortest dataset.
- */
-export function zip<T extends Record<string, Dataset<unknown>> | Dataset<unknown>[]>(datasets: T): Dataset<Zipped<T>> {
-  if (!datasets || typeof datasets !== 'object')
-    throw new ValueError('data.zip', 'expects an array or object of datasets');
-  const keys = Object.keys(datasets);
-  const list = keys.map((k) => (datasets as Record<string, unknown>)[k]);
-  list.forEach((d, i) => {
-    if (!(d instanceof Dataset)) throw new ValueError('data.zip', `entry '${keys[i]}' is not a Dataset`);
-  });
-  const sets = list as Dataset<unknown>[];
-  const sizes = sets.map((d) => d.size);
-  const size = sizes.some((s) => s === null) ? null : Math.min(...(sizes as number[]));
-  const shapes = new Map<string, readonly number[]>();
-  sets.forEach((d, i) => {
-    for (const [p, s] of d.rowShapes ?? []) shapes.set(p ? `${keys[i]}.${p}` : (keys[i] as string), s);
-  });
-  return new Dataset(
-    async function* () {
-      const its = sets.map((d) => d.iterator());
-      try {
-        for (;;) {
-          const rs = await Promise.all(its.map((it) => it.next()));
-          if (rs.some((r) => r.done)) return;
-          const out: Record<string, unknown> | unknown[] = Array.isArray(datasets) ? [] : Object.create(null);
-          rs.forEach((r, i) => {
-            (out as Record<string, unknown>)[keys[i] as string] = r.value;
-          });
-          yield out as Zipped<T>;
-        }
-      } finally {
-        await Promise.all(its.map((it) => it.return?.()));
-      }
-    },
-    size,
-    shapes,
-  );
-}
-
-/**
- * A dataset of the rows of tensors sharing their first dimension: `fromTensors(x)` yields rows of
- * x, `fromTensors({xs: x, ys: y})` yields `{xs, ys}` rows (Float32Array copies). The values are
- * read once, now; the tensors may be disposed afterwards. `batch` restores the row shapes.
- */
-export function fromTensors<T extends Tensor | Record<string, Tensor>>(
-  tensors: T,
-): Dataset<T extends Tensor ? Float32Array : { [K in keyof T]: Float32Array }> {
-  const single = tensors instanceof Tensor;
-  const entries: [string, Tensor][] = single
-    ? [['', tensors as Tensor]]
-    : Object.keys(tensors as object).map((k) => [k, (tensors as Record<string, Tensor>)[k] as Tensor]);
-  if (entries.length === 0) throw new ValueError('data.fromTensors', 'expects a tensor or an object of tensors');
-  for (const [k, t] of entries) {
-    if (!(t instanceof Tensor)) throw new ValueError('data.fromTensors', `'${k}' is not a Tensor`);
-    if (t.rank < 1) throw new ShapeError('data.fromTensors', `'${k}' must have a batch axis, got shape []`);
-  }
-  const n = (entries[0] as [string, Tensor])[1].shape[0] as number;
-  for (const [k, t] of entries) {
-    if (t.shape[0] !== n) {
-      throw new ShapeError(
-        'data.fromTensors',
-        `'${k}' has ${t.shape[0]} rows, expected ${n} (shape ${fmtShape(t.shape)})`,
-      );
-    }
-  }
-  const cols = entries.map(([k, t]) => ({ key: k, values: t.dataSync(), len: t.size / Math.max(n, 1) }));
-  const shapes = new Map(entries.map(([k, t]) => [k, t.shape.slice(1)]));
-  return new Dataset(
-    async function* () {
-      for (let i = 0; i < n; i++) {
-        if (single) {
-          const c = cols[0] as (typeof cols)[number];
-          yield c.values.slice(i * c.len, (i + 1) * c.len) as never;
-        } else {
-          const row: Record<string, Float32Array> = Object.create(null);
-          for (const c of cols) row[c.key] = c.values.slice(i * c.len, (i + 1) * c.len);
-          yield row as never;
-        }
-      }
-    },
-    n,
-    shapes,
-  );
 }

@@ -18,6 +18,7 @@ export {
   type CsvRecord,
   formatCsv,
   formatCsvField,
+  parseCsvGroups,
   parseCsvRecords,
 } from './csv-parse.js';
 export {
@@ -28,16 +29,7 @@ export {
   OTHER_CATEGORY,
 } from './csv-schema.js';
 export { type CsvSource, textSource } from './csv-source.js';
-export {
-  array,
-  type Batched,
-  type DataLeaf,
-  Dataset,
-  fromTensors,
-  generator,
-  type RowShapes,
-  zip,
-} from './dataset.js';
+export { type Batched, type ChunkSource, type DataLeaf, Dataset, type RowShapes } from './dataset.js';
 export { fashionMnist, type ImageDatasetOptions, type ImageSplit, mnist } from './datasets.js';
 export { DEBIAN_FASHION_MNIST_DIR, loadMnistLike, type MnistSourceOptions, type MnistSplit } from './fashion.js';
 export { type DatasetTrainable, type FitDatasetArgs, fitDataset, type TrainingBatch } from './fit-dataset.js';
@@ -52,4 +44,5 @@ export {
   scalerFromConfig,
   standardScaler,
 } from './scalers.js';
+export { array, fromTensors, generator, zip } from './sources.js';
 export { type Split, type SplitOptions, type SplitPart, split } from './split.js';
