@@ -13,6 +13,7 @@ import {
 } from './conv.js';
 import { Dropout, type DropoutArgs, Flatten, Reshape } from './core.js';
 import { ActivationLayer, Dense, type DenseArgs } from './dense.js';
+import { Embedding, type EmbeddingArgs } from './embedding.js';
 import type { LayerArgs } from './layer.js';
 import {
   BatchNormalization,
@@ -21,6 +22,8 @@ import {
   type LayerNormalizationArgs,
 } from './normalization.js';
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type Pooling2DArgs } from './pooling.js';
+import type { RNNArgs } from './recurrent.js';
+import { GRU, type GRUArgs, LSTM, type LSTMArgs, SimpleRNN } from './recurrent-cells.js';
 
 export { ACTIVATION_NAMES, type ActivationIdentifier, type ActivationName } from './activations.js';
 export {
@@ -34,6 +37,7 @@ export {
 } from './conv.js';
 export { Dropout, type DropoutArgs, Flatten, Reshape } from './core.js';
 export { ActivationLayer as Activation, Dense, type DenseArgs } from './dense.js';
+export { Embedding, type EmbeddingArgs } from './embedding.js';
 export { Layer, type LayerArgs, type LayerWeight } from './layer.js';
 export {
   BatchNormalization,
@@ -42,6 +46,8 @@ export {
   type LayerNormalizationArgs,
 } from './normalization.js';
 export { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type Pooling2DArgs } from './pooling.js';
+export { RNN, type RNNArgs } from './recurrent.js';
+export { GRU, type GRUArgs, LSTM, type LSTMArgs, SimpleRNN } from './recurrent-cells.js';
 
 /** A densely connected layer: activation(x·W + b). */
 export function dense(args: DenseArgs): Dense {
@@ -106,4 +112,24 @@ export function batchNormalization(args: BatchNormalizationArgs = {}): BatchNorm
 /** Layer normalization over the last axis of each sample. */
 export function layerNormalization(args: LayerNormalizationArgs = {}): LayerNormalization {
   return new LayerNormalization(args);
+}
+
+/** Maps integer indices (held as f32) to rows of a trainable [inputDim, outputDim] table. */
+export function embedding(args: EmbeddingArgs): Embedding {
+  return new Embedding(args);
+}
+
+/** Fully connected recurrent layer: h_t = activation(x_t·W + h_{t−1}·U + b). */
+export function simpleRNN(args: RNNArgs): SimpleRNN {
+  return new SimpleRNN(args);
+}
+
+/** Long short-term memory layer (Keras equations and weight layout, gates i, f, c, o). */
+export function lstm(args: LSTMArgs): LSTM {
+  return new LSTM(args);
+}
+
+/** Gated recurrent unit layer (Keras resetAfter form, gates z, r, h). */
+export function gru(args: GRUArgs): GRU {
+  return new GRU(args);
 }

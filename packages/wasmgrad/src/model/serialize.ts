@@ -2,9 +2,11 @@ import { ValueError } from '../errors.js';
 import { Conv2D, DepthwiseConv2D, SeparableConv2D } from '../layers/conv.js';
 import { Dropout, Flatten, Reshape } from '../layers/core.js';
 import { ActivationLayer, Dense } from '../layers/dense.js';
+import { Embedding } from '../layers/embedding.js';
 import type { Layer } from '../layers/layer.js';
 import { BatchNormalization, LayerNormalization } from '../layers/normalization.js';
 import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D } from '../layers/pooling.js';
+import { GRU, LSTM, SimpleRNN } from '../layers/recurrent-cells.js';
 import type { ModelJSON } from './base.js';
 import { Sequential } from './model.js';
 
@@ -26,6 +28,10 @@ const LAYER_CLASSES: Record<string, (config: Record<string, unknown>) => Layer> 
   Dropout: (c) => new Dropout(c as never),
   BatchNormalization: (c) => new BatchNormalization(c as never),
   LayerNormalization: (c) => new LayerNormalization(c as never),
+  Embedding: (c) => new Embedding(c as never),
+  SimpleRNN: (c) => new SimpleRNN(c as never),
+  LSTM: (c) => new LSTM(c as never),
+  GRU: (c) => new GRU(c as never),
 };
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>

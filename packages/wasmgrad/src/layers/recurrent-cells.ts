@@ -1,0 +1,274 @@
+import { ValueError } from '../errors.js';
+import type { Initializer } from '../initializers/initializers.js';
+import { gemm } from '../runtime/kernels/gemm.js';
+import { gruBackwardStep, gruForwardStep, lstmBackwardStep, lstmForwardStep } from '../runtime/kernels/rnn.js';
+import type { Runtime } from '../runtime/runtime.js';
+import {
+  type Activation,
+  type ActivationIdentifier,
+  activationBackward,
+  activationConfig,
+  activationForward,
+  getActivation,
+} from './activations.js';
+import type { StepContext } from './layer.js';
+import { type CellGradients, RNN, type RNNArgs } from './recurrent.js';
+
+/** Options of {@link LSTM}. */
+export interface LSTMArgs extends RNNArgs {
+  /** Gate activation (default sigmoid; the fused kernel supports only sigmoid). */
+  recurrentActivation?: ActivationIdentifier;
+  /** Initialize the forget-gate bias to 1 (default true), as Keras. */
+  unitForgetBias?: boolean;
+}
+
+/** Options of {@link GRU}. */
+export interface GRUArgs extends RNNArgs {
+  /** Gate activation (default sigmoid; the fused kernel supports only sigmoid). */
+  recurrentActivation?: ActivationIdentifier;
+  /**
+   * Apply the reset gate after the recurrent matrix product (Keras' default, cuDNN-compatible;
+   * bias [2, 3·units]). Only true is supported.
+   */
+  resetAfter?: boolean;
+}
+
+/** The fused LSTM/GRU kernels hard-wire tanh and sigmoid: other choices are refused up front. */
+function fusedActivations(name: string, args: LSTMArgs | GRUArgs): void {
+  const act = getActivation(args.activation ?? 'tanh', name);
+  const rec = getActivation(args.recurrentActivation ?? 'sigmoid', name);
+  if (act.name !== 'tanh') throw new ValueError(name, `activation must be 'tanh' (fused kernel), got '${act.name}'`);
+  if (rec.name !== 'sigmoid') {
+    throw new ValueError(name, `recurrentActivation must be 'sigmoid' (fused kernel), got '${rec.name}'`);
+  }
+}
+
+/** y_s + hs[s]·U (beta = 1) into the [batch, cols] block `c` (rows of the recurrent product). */
+function recurrentProduct(
+  rt: Runtime,
+  batch: number,
+  units: number,
+  cols: number,
+  h: number,
+  u: number,
+  beta: number,
+  c: number,
+  op: string,
+): void {
+  gemm(
+    rt,
+    batch,
+    cols,
+    units,
+    1,
+    { ptr: h, rowStride: units, colStride: 1 },
+    { ptr: u, rowStride: cols, colStride: 1 },
+    beta,
+    { ptr: c, rowStride: cols, colStride: 1 },
+    op,
+  );
+}
+
+/** dh_{s−1} += d·Uᵀ for a [batch, cols] pre-activation gradient block d. */
+function recurrentBackprop(
+  rt: Runtime,
+  batch: number,
+  units: number,
+  cols: number,
+  d: number,
+  u: number,
+  dhPrev: number,
+  op: string,
+): void {
+  gemm(
+    rt,
+    batch,
+    units,
+    cols,
+    1,
+    { ptr: d, rowStride: cols, colStride: 1 },
+    { ptr: u, rowStride: 1, colStride: cols },
+    1,
+    { ptr: dhPrev, rowStride: units, colStride: 1 },
+    op,
+  );
+}
+
+/** Fully connected RNN: h_t = activation(x_t·W + h_{t−1}·U + b). */
+export class SimpleRNN extends RNN {
+  readonly className = 'SimpleRNN';
+  protected readonly gates = 1;
+  readonly activation: Activation;
+
+  constructor(args: RNNArgs) {
+    super(args, 'simple_rnn');
+    this.activation = getActivation(args.activation ?? 'tanh', this.name);
+  }
+
+  protected runSteps(ctx: StepContext, B: number): number[] {
+    const { rt } = ctx;
+    const U = this.units;
+    for (let s = 0; s < this.timesteps; s++) {
+      const zs = this.at(this.z, s, B, U);
+      if (s > 0) recurrentProduct(rt, B, U, U, this.at(this.hs, s, B, U), this.recurrentKernel.ptr, 1, zs, this.name);
+      activationForward(rt, this.activation, B, U, zs, this.at(this.hs, s + 1, B, U));
+    }
+    return [this.at(this.hs, this.timesteps, B, U)];
+  }
+
+  protected backSteps(ctx: StepContext, B: number, dh: number): CellGradients {
+    const { rt } = ctx;
+    const U = this.units;
+    for (let s = this.timesteps - 1; s >= 0; s--) {
+      const ds = this.at(dh, s, B, U);
+      // In place: dh_s becomes the pre-activation gradient dz_s.
+      activationBackward(rt, this.activation, B, U, this.at(this.z, s, B, U), this.at(this.hs, s + 1, B, U), ds, ds);
+      if (s > 0) recurrentBackprop(rt, B, U, U, ds, this.recurrentKernel.ptr, this.at(dh, s - 1, B, U), this.name);
+    }
+    return { dz: dh, drec: dh };
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { ...this.baseConfig(), activation: activationConfig(this.activation) };
+  }
+}
+
+/** Bias initializer with Keras' unitForgetBias: the forget-gate block [units, 2·units) set to 1. */
+class ForgetBiasOne implements Initializer {
+  readonly className: string;
+  constructor(
+    readonly base: Initializer,
+    readonly units: number,
+  ) {
+    this.className = base.className;
+  }
+  getConfig() {
+    return this.base.getConfig();
+  }
+  apply(rt: Runtime, ptr: number, shape: readonly number[]): void {
+    this.base.apply(rt, ptr, shape);
+    rt.f32.fill(1, (ptr >>> 2) + this.units, (ptr >>> 2) + 2 * this.units);
+  }
+}
+
+/**
+ * Long short-term memory (Hochreiter & Schmidhuber 1997), Keras equations and weight layout:
+ * gates i, f, c, o side by side in kernel [features, 4·units], recurrent_kernel [units, 4·units]
+ * and bias [4·units]. With returnState the outputs are [output, h, c].
+ */
+export class LSTM extends RNN {
+  readonly className = 'LSTM';
+  protected readonly gates = 4;
+  readonly unitForgetBias: boolean;
+  private cs = 0;
+
+  constructor(args: LSTMArgs) {
+    super(args, 'lstm');
+    fusedActivations(this.name, args);
+    this.unitForgetBias = args.unitForgetBias ?? true;
+  }
+
+  protected override get stateCount(): number {
+    return 2;
+  }
+
+  protected override biasInit(): Initializer {
+    return this.unitForgetBias ? new ForgetBiasOne(this.biasInitializer, this.units) : this.biasInitializer;
+  }
+
+  protected runSteps(ctx: StepContext, B: number): number[] {
+    const { rt } = ctx;
+    const [T, U] = [this.timesteps, this.units];
+    this.cs = ctx.alloc((T + 1) * B * U);
+    this.zero(rt, this.cs, B * U);
+    for (let s = 0; s < T; s++) {
+      const zs = this.at(this.z, s, B, 4 * U);
+      if (s > 0) {
+        recurrentProduct(rt, B, U, 4 * U, this.at(this.hs, s, B, U), this.recurrentKernel.ptr, 1, zs, this.name);
+      }
+      const [cPrev, c, h] = [this.at(this.cs, s, B, U), this.at(this.cs, s + 1, B, U), this.at(this.hs, s + 1, B, U)];
+      lstmForwardStep(rt, B, U, zs, cPrev, c, h, this.name);
+    }
+    return [this.at(this.hs, T, B, U), this.at(this.cs, T, B, U)];
+  }
+
+  protected backSteps(ctx: StepContext, B: number, dh: number, dStates: readonly number[]): CellGradients {
+    const { rt } = ctx;
+    const U = this.units;
+    const dc = ctx.alloc(B * U);
+    const dcT = dStates[0] ?? 0;
+    if (dcT !== 0) rt.f32.copyWithin(dc >>> 2, dcT >>> 2, (dcT >>> 2) + B * U);
+    else this.zero(rt, dc, B * U);
+    for (let s = this.timesteps - 1; s >= 0; s--) {
+      const zs = this.at(this.z, s, B, 4 * U);
+      const [cPrev, c] = [this.at(this.cs, s, B, U), this.at(this.cs, s + 1, B, U)];
+      lstmBackwardStep(rt, B, U, zs, cPrev, c, this.at(dh, s, B, U), dc, this.name);
+      if (s > 0) recurrentBackprop(rt, B, U, 4 * U, zs, this.recurrentKernel.ptr, this.at(dh, s - 1, B, U), this.name);
+    }
+    return { dz: this.z, drec: this.z };
+  }
+
+  getConfig(): Record<string, unknown> {
+    return {
+      ...this.baseConfig(),
+      activation: 'tanh',
+      recurrentActivation: 'sigmoid',
+      unitForgetBias: this.unitForgetBias,
+    };
+  }
+}
+
+/**
+ * Gated recurrent unit (Cho et al. 2014), Keras' resetAfter form: gates z, r, h in kernel
+ * [features, 3·units] and recurrent_kernel [units, 3·units]; bias [2, 3·units] (input bias, then
+ * recurrent bias). ĥ = tanh(x·W_h + b_h + r·(h·U_h + b'_h)), h = z·h_prev + (1 − z)·ĥ.
+ */
+export class GRU extends RNN {
+  readonly className = 'GRU';
+  protected readonly gates = 3;
+  readonly resetAfter: boolean;
+  private rec = 0;
+
+  constructor(args: GRUArgs) {
+    super(args, 'gru');
+    fusedActivations(this.name, args);
+    this.resetAfter = args.resetAfter ?? true;
+    if (!this.resetAfter) throw new ValueError(this.name, 'resetAfter: false is not supported (use the default true)');
+  }
+
+  protected override biasShape(): number[] {
+    return [2, 3 * this.units];
+  }
+
+  protected runSteps(ctx: StepContext, B: number): number[] {
+    const { rt } = ctx;
+    const [T, U] = [this.timesteps, this.units];
+    this.rec = ctx.alloc(T * B * 3 * U);
+    const brec = this.bias ? this.bias.ptr + 4 * 3 * U : null;
+    for (let s = 0; s < T; s++) {
+      const recs = this.at(this.rec, s, B, 3 * U);
+      if (s > 0) {
+        recurrentProduct(rt, B, U, 3 * U, this.at(this.hs, s, B, U), this.recurrentKernel.ptr, 0, recs, this.name);
+      } else this.zero(rt, recs, B * 3 * U);
+      const zs = this.at(this.z, s, B, 3 * U);
+      gruForwardStep(rt, B, U, zs, recs, brec, this.at(this.hs, s, B, U), this.at(this.hs, s + 1, B, U), this.name);
+    }
+    return [this.at(this.hs, T, B, U)];
+  }
+
+  protected backSteps(ctx: StepContext, B: number, dh: number): CellGradients {
+    const { rt } = ctx;
+    const U = this.units;
+    for (let s = this.timesteps - 1; s >= 0; s--) {
+      const [zs, recs] = [this.at(this.z, s, B, 3 * U), this.at(this.rec, s, B, 3 * U)];
+      const dhPrev = s > 0 ? this.at(dh, s - 1, B, U) : null;
+      gruBackwardStep(rt, B, U, zs, recs, this.at(this.hs, s, B, U), this.at(dh, s, B, U), dhPrev, this.name);
+      if (dhPrev !== null) recurrentBackprop(rt, B, U, 3 * U, recs, this.recurrentKernel.ptr, dhPrev, this.name);
+    }
+    return { dz: this.z, drec: this.rec };
+  }
+
+  getConfig(): Record<string, unknown> {
+    return { ...this.baseConfig(), activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: this.resetAfter };
+  }
+}
