@@ -228,13 +228,14 @@ export async function optimize(args: OptimizeArgs): Promise<Study> {
       await Promise.race(blocking.length > 0 ? blocking : running.values());
     }
     if (failure) break;
-    const seen = visible(n - parallel);
+    // Only Bayesian proposals look at other trials (random and grid ones stay O(1) per trial).
+    const guided = sampler.method === 'bayesian' && n >= sampler.initialTrials;
     const pending: Float64Array[] = [];
-    for (let m = Math.max(0, n - parallel + 1); m < n; m++) {
+    for (let m = Math.max(0, n - parallel + 1); guided && m < n; m++) {
       const p = proposed.get(m);
       if (p) pending.push(study.space.encode(p, op));
     }
-    const params = sampler.propose(n, observations(seen), pending);
+    const params = sampler.propose(n, guided ? observations(visible(n - parallel)) : [], pending);
     proposed.set(n, params);
     const p = run(n, params).then(
       () => {

@@ -9,12 +9,14 @@
 import { ValueError, WasmgradError } from '../errors.js';
 import type { Sequential } from '../model/model.js';
 import { SequentialBase } from '../model/sequential.js';
+import { setSeed } from '../random.js';
 import { tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type SpawnOptions, spawn, type TensorInput } from '../worker/spawn.js';
 import { type Objective, type OptimizeArgs, optimize, type TrialContext } from './optimize.js';
-import type { Params } from './space.js';
-import type { Direction, Study } from './study.js';
+import { trialRandom } from './sampler.js';
+import type { Params, SpaceSpec } from './space.js';
+import { type Direction, Study } from './study.js';
 
 /** Training data of a search: inputs, targets, and validation data or a validation split. */
 export interface SearchData {
@@ -86,6 +88,22 @@ export async function search(args: SearchArgs): Promise<Study> {
   if (typeof metric !== 'string' || metric.length === 0)
     throw new ValueError(op, `objective must be a logged metric name, got ${String(metric)}`);
   const direction: Direction = args.direction ?? (/acc(uracy)?$/.test(metric) ? 'maximize' : 'minimize');
+  const study =
+    args.study instanceof Study
+      ? args.study
+      : args.study !== undefined
+        ? Study.fromJSON(args.study, op)
+        : new Study(
+            {
+              space: args.space as SpaceSpec,
+              direction,
+              method: args.method,
+              seed: args.seed,
+              initialTrials: args.initialTrials,
+              gridPoints: args.gridPoints,
+            },
+            op,
+          );
   if (metric.startsWith('val_') && !data.validationData && !data.validationSplit)
     throw new ValueError(op, `objective '${metric}' needs data.validationData or data.validationSplit`);
   if (!Number.isSafeInteger(epochs) || epochs < 1)
@@ -98,9 +116,11 @@ export async function search(args: SearchArgs): Promise<Study> {
       shared(data.validationData[0], op, 'data.validationData[0]'),
       shared(data.validationData[1], op, 'data.validationData[1]'),
     ] as [TensorInput, TensorInput]);
-  const fitSeed = args.fitSeed ?? args.seed ?? 0;
+  const fitSeed = args.fitSeed ?? study.seed;
 
-  const makeModel = async (hp: Params): Promise<Sequential> => {
+  const makeModel = async (hp: Params, trial: TrialContext): Promise<Sequential> => {
+    // Each trial's weights come from its own seed, so a study is repeatable whatever ran before it.
+    setSeed((trialRandom(study.seed, trial.number, 2)() * 2 ** 32) >>> 0);
     const model = await build(hp);
     if (!(model instanceof SequentialBase)) throw new ValueError(op, 'build must return a model made by wg.sequential');
     if (!model.compileArgs) throw new ValueError(op, 'build must return a compiled model (call model.compile)');
@@ -121,7 +141,7 @@ export async function search(args: SearchArgs): Promise<Study> {
   const diverged = (err: unknown) => err instanceof WasmgradError && err.name === 'NonFiniteLossError';
 
   const inWorker: Objective = async (hp, trial) => {
-    const model = await makeModel(hp);
+    const model = await makeModel(hp, trial);
     let trainer: Awaited<ReturnType<typeof spawn>>;
     try {
       trainer = await spawn(model, args.spawnOptions);
@@ -150,7 +170,7 @@ export async function search(args: SearchArgs): Promise<Study> {
   };
 
   const local: Objective = async (hp, trial) => {
-    const model = await makeModel(hp);
+    const model = await makeModel(hp, trial);
     const tensors: Tensor[] = [];
     const t = (d: { values: Float32Array; shape: number[] }) => {
       const made = tensor(d.values, d.shape, op);
@@ -196,5 +216,5 @@ export async function search(args: SearchArgs): Promise<Study> {
     spawnOptions: _s,
     ...rest
   } = args;
-  return optimize({ ...rest, direction, objective: workers ? inWorker : local });
+  return optimize({ ...rest, study, direction, objective: workers ? inWorker : local });
 }

@@ -246,7 +246,9 @@ function gridAxis(p: Param, points: number): Scalar[] {
   const values: Scalar[] = [];
   for (let i = 0; i < points; i++) {
     const t = points === 1 ? 0.5 : i / (points - 1);
-    if (p.kind === 'uniform') values.push(p.low + t * (p.high - p.low));
+    // The ends are the bounds exactly (no rounding through exp/log).
+    if (p.kind !== 'int' && (t === 0 || t === 1)) values.push(t === 0 ? p.low : p.high);
+    else if (p.kind === 'uniform') values.push(p.low + t * (p.high - p.low));
     else if (p.kind === 'logUniform') values.push(Math.exp(Math.log(p.low) + t * (Math.log(p.high) - Math.log(p.low))));
     else {
       const [a, b] = p.log ? [Math.log(p.low), Math.log(p.high)] : [p.low, p.high];
