@@ -362,7 +362,7 @@ describe('readCsv (eager)', () => {
     const d = await wg.data.readCsv(text, { columnConfigs: { label: { isLabel: true } } });
     expect(d.columns).toEqual(['__proto__=__proto__', '__proto__=hasOwnProperty', 'constructor']);
     expect(Object.hasOwn(d.categories, '__proto__')).toBe(true);
-    expect(d.categories.__proto__).toEqual(['__proto__', 'hasOwnProperty']);
+    expect(Object.getOwnPropertyDescriptor(d.categories, '__proto__')?.value).toEqual(['__proto__', 'hasOwnProperty']);
     expect(d.categories.label).toEqual(['__proto__', 'toString']);
     expect(Array.from(d.y?.dataSync() ?? [])).toEqual([1, 0]);
     expect(({} as Record<string, unknown>).hasOwnProperty).toBe(Object.prototype.hasOwnProperty);

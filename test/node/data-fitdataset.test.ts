@@ -54,7 +54,7 @@ describe('fitDataset', () => {
     const a = classifier(7, 2, 3);
     const b = classifier(7, 2, 3);
     const fitted = await a.fit(x, y, { epochs: 3, batchSize: 16, shuffle: false });
-    const streamed = await wg.data.fitDataset(b, wg.data.fromTensors({ xs: x, ys: y }).batch(16), { epochs: 3 });
+    const streamed = await b.fitDataset(wg.data.fromTensors({ xs: x, ys: y }).batch(16), { epochs: 3 });
     expect(streamed.epoch).toEqual([0, 1, 2]);
     const wa = a.getWeights().map((t) => Array.from(t.dataSync()));
     const wb = b.getWeights().map((t) => Array.from(t.dataSync()));
@@ -185,7 +185,7 @@ describe('fitDataset', () => {
     let peak = 0;
     let batchesSeen = 0;
     const t0 = performance.now();
-    const history = await wg.data.fitDataset(model, batches, {
+    const history = await model.fitDataset(batches, {
       epochs: 1,
       validationData: [testX, test.y as wg.Tensor],
       callbacks: {

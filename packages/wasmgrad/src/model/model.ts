@@ -1,4 +1,6 @@
 import { type Callback, CallbackList, History, type Logs } from '../callbacks/callback.js';
+import type { Dataset } from '../data/dataset.js';
+import { type FitDatasetArgs, fitDataset, type TrainingBatch } from '../data/fit-dataset.js';
 import { RuntimeStateError, ValueError, WasmgradError } from '../errors.js';
 import type { FitCursor } from '../io/checkpoint.js';
 import { ActivationLayer, Dense } from '../layers/dense.js';
@@ -379,6 +381,14 @@ export abstract class LayersModel extends ModelBase {
       rt.allocator.arenaReset(mark);
       releasePrepared(rt, data);
     }
+  }
+
+  /**
+   * Trains on a dataset of `{xs, ys}` batches (tfjs `model.fitDataset`), e.g. a streamed CSV: every
+   * batch takes the trainOnBatch step and is disposed after it. Arguments: see `wg.data.fitDataset`.
+   */
+  fitDataset(dataset: Dataset<TrainingBatch>, args: FitDatasetArgs = {}): Promise<History> {
+    return fitDataset(this, dataset, args);
   }
 
   /** One gradient step on one batch (Keras `train_on_batch`); returns the batch loss. */
