@@ -25,6 +25,7 @@ export {
   restoreCheckpoint,
   saveCheckpoint,
 } from './io/checkpoint.js';
+export * as io from './io/index.js';
 export { loadModel, type ModelArtifacts, saveModel } from './io/model-io.js';
 export type { ActivationIdentifier, ActivationName } from './layers/activations.js';
 export * as layers from './layers/index.js';
