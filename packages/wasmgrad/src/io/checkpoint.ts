@@ -8,16 +8,23 @@
  * metadata key `wasmgrad.checkpoint` holds the JSON description. Every byte is covered by the CRC,
  * so a damaged or truncated file is a {@link FormatError}, never a silently wrong resume.
  *
- * Stores write a new generation atomically and keep the previous one: the file goes to a temporary
- * name (flushed), the current file is renamed to `<path>.prev`, the temporary file is renamed to
- * `<path>`, and the directory is flushed. A crash at any point leaves either the new file or the
- * previous generation in place (reading falls back to `<path>.prev` when `<path>` is missing).
+ * Where checkpoints are kept (memory, files with generations): ./checkpoint-store.ts.
  */
 import { FormatError, fmtShape, ValueError } from '../errors.js';
 import type { Optimizer, OptimizerState } from '../optimizers/optimizers.js';
 import { tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { type CheckpointStore, checkpointStore } from './checkpoint-store.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+
+export {
+  type CheckpointFileOps,
+  type CheckpointStore,
+  checkpointStore,
+  FileCheckpointStore,
+  MemoryCheckpointStore,
+  nodeCheckpointFileOps,
+} from './checkpoint-store.js';
 
 /** Where fit resumes: in `epoch`, after `batch` applied batches, at optimizer step `step`, with `seed`. */
 export interface FitCursor {
@@ -270,180 +277,6 @@ export function decodeCheckpoint(bytes: Uint8Array, file = 'checkpoint'): Checkp
   const logs = checkLogs(file, meta.logs ?? null);
   if (logs) ckpt.logs = logs;
   return ckpt;
-}
-
-/** Somewhere to keep the latest checkpoint and the generation before it. */
-export interface CheckpointStore {
-  /** Names the store in messages (the file path, or 'memory'). */
-  readonly name: string;
-  /** Writes a new generation atomically; the previous one is kept until the next write succeeds. */
-  write(bytes: Uint8Array): Promise<void>;
-  /** The latest complete generation and where it came from, or undefined when there is none. */
-  read(): Promise<{ bytes: Uint8Array; file: string } | undefined>;
-  /** Deletes every generation. */
-  remove(): Promise<void>;
-}
-
-/** A store in memory (tests, browsers without storage); `current`/`previous` are inspectable. */
-export class MemoryCheckpointStore implements CheckpointStore {
-  readonly name = 'memory';
-  current: Uint8Array | undefined;
-  previous: Uint8Array | undefined;
-  async write(bytes: Uint8Array): Promise<void> {
-    const copy = bytes.slice();
-    this.previous = this.current;
-    this.current = copy;
-  }
-  async read() {
-    if (this.current) return { bytes: this.current, file: 'memory' };
-    if (this.previous) return { bytes: this.previous, file: 'memory (previous)' };
-    return undefined;
-  }
-  async remove(): Promise<void> {
-    this.current = undefined;
-    this.previous = undefined;
-  }
-}
-
-/** The file operations a file store uses; replaceable in tests to inject crashes. */
-export interface CheckpointFileOps {
-  mkdir(dir: string): Promise<void>;
-  /** Creates a new file with these bytes and flushes it to disk. */
-  write(path: string, bytes: Uint8Array): Promise<void>;
-  /** The file's bytes, or undefined when it does not exist. */
-  read(path: string): Promise<Uint8Array | undefined>;
-  exists(path: string): Promise<boolean>;
-  rename(from: string, to: string): Promise<void>;
-  remove(path: string): Promise<void>;
-  /** Flushes a directory's entries (the renames); a no-op where unsupported. */
-  syncDir(dir: string): Promise<void>;
-}
-
-interface NodeFsHandle {
-  writeFile(b: Uint8Array): Promise<void>;
-  sync(): Promise<void>;
-  close(): Promise<void>;
-}
-interface NodeFs {
-  mkdir(p: string, o: { recursive: boolean }): Promise<unknown>;
-  open(p: string, flags: string): Promise<NodeFsHandle>;
-  readFile(p: string): Promise<Uint8Array>;
-  stat(p: string): Promise<unknown>;
-  rename(a: string, b: string): Promise<void>;
-  rm(p: string, o: { force: boolean }): Promise<void>;
-}
-
-const notFound = (err: unknown) => (err as { code?: string })?.code === 'ENOENT';
-
-/** File operations through `node:fs/promises` (Node, and Deno's Node compatibility). */
-export async function nodeCheckpointFileOps(): Promise<CheckpointFileOps> {
-  const fsName = 'node:fs/promises';
-  const fs = (await import(/* @vite-ignore */ fsName)) as NodeFs;
-  return {
-    mkdir: async (dir) => {
-      await fs.mkdir(dir, { recursive: true });
-    },
-    write: async (path, bytes) => {
-      const handle = await fs.open(path, 'wx');
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    },
-    read: async (path) => {
-      try {
-        const b = await fs.readFile(path);
-        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-      } catch (err) {
-        if (notFound(err)) return undefined;
-        throw err;
-      }
-    },
-    exists: async (path) =>
-      fs.stat(path).then(
-        () => true,
-        (err) => {
-          if (notFound(err)) return false;
-          throw err;
-        },
-      ),
-    rename: (from, to) => fs.rename(from, to),
-    remove: (path) => fs.rm(path, { force: true }),
-    syncDir: async (dir) => {
-      // Directories cannot be opened for fsync on Windows; durability there rests on the OS.
-      const handle = await fs.open(dir, 'r').catch(() => undefined);
-      if (!handle) return;
-      try {
-        await handle.sync().catch(() => undefined);
-      } finally {
-        await handle.close();
-      }
-    },
-  };
-}
-
-/** A checkpoint file at `path` (Node/Deno), with the previous generation at `<path>.prev`. */
-export class FileCheckpointStore implements CheckpointStore {
-  readonly previousPath: string;
-  private readonly dir: string;
-  private readonly base: string;
-  constructor(
-    readonly name: string,
-    private readonly opsOverride?: CheckpointFileOps,
-  ) {
-    if (typeof name !== 'string' || name === '' || name.endsWith('/')) {
-      throw new ValueError('checkpoint', `path must name a file, got ${JSON.stringify(name)}`);
-    }
-    this.previousPath = `${name}.prev`;
-    const slash = name.lastIndexOf('/');
-    this.dir = slash < 0 ? '.' : slash === 0 ? '/' : name.slice(0, slash);
-    this.base = name.slice(slash + 1);
-  }
-
-  private ops(): Promise<CheckpointFileOps> {
-    return this.opsOverride ? Promise.resolve(this.opsOverride) : nodeCheckpointFileOps();
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    const fs = await this.ops();
-    const tag = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-    const temp = `${this.dir}/.${this.base}.${tag}.tmp`;
-    try {
-      await fs.mkdir(this.dir);
-      await fs.write(temp, bytes);
-      if (await fs.exists(this.name)) await fs.rename(this.name, this.previousPath);
-      await fs.rename(temp, this.name);
-      await fs.syncDir(this.dir);
-    } catch (err) {
-      await fs.remove(temp).catch(() => undefined);
-      throw new ValueError(`checkpoint ${this.name}`, `could not write: ${(err as Error).message}`);
-    }
-  }
-
-  async read() {
-    const fs = await this.ops();
-    const current = await fs.read(this.name);
-    if (current) return { bytes: current, file: this.name };
-    // Only a crash between the two renames of a write leaves the previous generation alone.
-    const previous = await fs.read(this.previousPath);
-    return previous ? { bytes: previous, file: this.previousPath } : undefined;
-  }
-
-  async remove(): Promise<void> {
-    const fs = await this.ops();
-    await fs.remove(this.name);
-    await fs.remove(this.previousPath);
-    await fs.syncDir(this.dir);
-  }
-}
-
-/** A store from a file path, or the store itself. */
-export function checkpointStore(target: string | CheckpointStore, op = 'checkpoint'): CheckpointStore {
-  if (typeof target === 'string') return new FileCheckpointStore(target);
-  if (target && typeof target === 'object' && typeof (target as CheckpointStore).write === 'function') return target;
-  throw new ValueError(op, `expected a file path or a checkpoint store, got ${JSON.stringify(target)}`);
 }
 
 /** Reads and validates the latest checkpoint in a file (or store); undefined when there is none. */
