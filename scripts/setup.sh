@@ -13,7 +13,7 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 # Debian's rustc 1.63 is the wasm32 toolchain here (rustup cannot download targets on these
 # machines); a user whose rustup has the wasm32 target does not need it for building.
 packages=(rustc cargo libstd-rust-dev-wasm32 lld binaryen dataset-fashion-mnist)
-if [[ $profile == test ]]; then packages+=(rustfmt rust-clippy chromium); fi
+if [[ $profile == test ]]; then packages+=(rustfmt rust-clippy chromium python3-torch); fi
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
   for p in "${packages[@]}"; do
