@@ -151,7 +151,7 @@ describe('CSV tokenizer (RFC 4180)', () => {
     ok.x.dispose();
   });
 
-  it('round-trips generated tables through formatCsv (fast-check, 300 runs)', async () => {
+  it('round-trips generated tables through formatCsv, as text and as bytes (fast-check, 300 runs)', async () => {
     const cell = fc.string({
       unit: fc.constantFrom('a', 'Z', '0', ' ', ',', ';', '"', '\n', '\r', 'é', '🙂'),
       maxLength: 8,
@@ -172,6 +172,10 @@ describe('CSV tokenizer (RFC 4180)', () => {
           const chunks: string[] = [];
           for (let i = 0; i < text.length; i += chunk) chunks.push(text.slice(i, i + chunk));
           expect(await records(chunks, { delimiter })).toEqual(rows);
+          // The same as UTF-8 bytes read `chunk` bytes at a time (multi-byte characters split).
+          const bytes = new TextEncoder().encode(text);
+          const viaBytes = await wg.data.csvRecords(bytes, { delimiter, chunkBytes: chunk }).toArray();
+          expect(viaBytes.map((r) => r.fields)).toEqual(rows);
         },
       ),
       { numRuns: 300, seed: 20261126 },
@@ -333,6 +337,13 @@ describe('readCsv (eager)', () => {
       { maxCategories: 20 },
       wg.ValueError,
       /more than 20 distinct values/,
+    ],
+    [
+      'a header of 500,001 columns (one line of commas)',
+      `${','.repeat(500_000)}\n`,
+      {},
+      wg.FormatError,
+      /500001 columns, over the maxColumns cap of 100000/,
     ],
     ['a bad delimiter', 'a\n1\n', { delimiter: '"' }, wg.ValueError, /delimiter must be one character/],
   ])('rejects %s with a typed error naming the line, column and value', async (_name, text, config, type, message) => {

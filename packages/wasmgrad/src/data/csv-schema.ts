@@ -40,6 +40,8 @@ export interface CsvSchemaConfig {
   unknownCategory?: 'error' | 'other';
   /** Most distinct values a categorical column may have (default 1000). */
   maxCategories?: number;
+  /** Most columns a file may have (default 100,000): bounds the per-column bookkeeping. */
+  maxColumns?: number;
   /** A schema from an earlier read (e.g. the training file): no inference, its categories are used. */
   schema?: CsvSchema;
 }
@@ -69,6 +71,15 @@ export interface CsvSchema {
   naValues: string[];
 }
 
+/** Default cap on the number of columns. */
+export const MAX_COLUMNS = 100_000;
+
+/**
+ * Characters of distinct categorical values kept while learning a schema, over all columns
+ * (2^24, 32 MB of UTF-16): with the per-column cap, bounds the memory of the schema pass.
+ */
+export const CATEGORY_CHAR_BUDGET = 1 << 24;
+
 /** The name of the extra one-hot slot of unknown categories. */
 export const OTHER_CATEGORY = '<other>';
 
@@ -97,6 +108,10 @@ export function columnNamesOf(
       `columnNames has ${config.columnNames.length} names but the header (line ${header.line}) has ${header.fields.length} columns`,
     );
   }
+  const maxColumns = config.maxColumns ?? MAX_COLUMNS;
+  if (names.length > maxColumns) {
+    throw new FormatError(op, `${names.length} columns, over the maxColumns cap of ${maxColumns}`);
+  }
   const seen = new Set<string>();
   names.forEach((n, i) => {
     if (typeof n !== 'string' || n.trim() === '') throw new FormatError(op, `column ${i + 1} has an empty name`);
@@ -122,6 +137,8 @@ export class SchemaBuilder {
   private readonly used: { name: string; index: number; config: CsvColumnConfig; stats: ColumnStats }[];
   private readonly na: Set<string>;
   private readonly maxCategories: number;
+  /** Characters of the distinct values kept so far (see CATEGORY_CHAR_BUDGET). */
+  private chars = 0;
 
   constructor(
     private readonly op: string,
@@ -175,10 +192,15 @@ export class SchemaBuilder {
       if (isNumber) s.firstNumber ??= { line: record.line, value: cell };
       else s.firstText ??= { line: record.line, value: cell };
       if (c.config.dtype === 'float32' || c.config.categories || s.overflow) continue;
-      if (s.values.size >= this.maxCategories && !s.values.has(cell)) {
+      if (s.values.has(cell)) continue;
+      if (s.values.size >= this.maxCategories || this.chars + cell.length > CATEGORY_CHAR_BUDGET) {
         s.overflow = true;
+        for (const v of s.values) this.chars -= v.length;
         s.values.clear();
-      } else s.values.add(cell);
+      } else {
+        s.values.add(cell);
+        this.chars += cell.length;
+      }
     }
   }
 
@@ -207,7 +229,7 @@ export class SchemaBuilder {
       if (s.overflow) {
         throw new ValueError(
           this.op,
-          `${where} has more than ${this.maxCategories} distinct values; raise maxCategories or leave the column out`,
+          `${where} has more than ${this.maxCategories} distinct values (or their text passes the ${CATEGORY_CHAR_BUDGET}-character budget); raise maxCategories or leave the column out`,
         );
       }
       const cats = cfg.categories ? cfg.categories.slice() : [...s.values].sort();
