@@ -1,10 +1,19 @@
 // Drives the Deno suite (test/deno) from vitest: `deno check` type-checks it and `deno test` runs
-// it against the compiled package (packages/wasmgrad/dist), both offline. Deno's TAP report is
-// turned into one vitest test per Deno test, so the output names the runtime and build checked.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+// it against the compiled package (packages/wasmgrad/dist), both offline (--cached-only: Deno may
+// download nothing). Deno's TAP report is turned into one vitest test per Deno test, so the output
+// names the runtime and build checked.
+//
+// test/deno/npm imports the package as `npm:wasmgrad`, offline: the package is packed with
+// `npm pack` (exactly its published files) and unpacked into a scratch directory's
+// node_modules/wasmgrad, next to node_modules/comlink (a link to the workspace's copy), with a
+// deno.json saying `"nodeModulesDir": "manual"`, so Deno resolves npm: specifiers from that
+// node_modules instead of a registry.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { trainerChecks } from '../shared/trainer-suite.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const deno = `${root}node_modules/.bin/deno`;
@@ -20,7 +29,42 @@ const EXPECTED = [
   ]),
   'deno trainer · fit in a worker with progress, predictions equal the pulled model',
   'deno trainer · stop() ends a long fit, terminate() rejects a pending fit with a WorkerError',
+  // Names only: making the checks touches nothing of the package.
+  ...trainerChecks({}, { runtime: 'deno', sharedMemory: true }).map((c) => c.name),
 ];
+
+/** Every test the npm: specifier run must report as passed (test/deno/npm). */
+const EXPECTED_NPM = [
+  'deno npm:wasmgrad · resolves to the packed package in node_modules',
+  (trainerChecks({}, { runtime: 'deno npm:wasmgrad', sharedMemory: true })[0] as { name: string }).name,
+];
+
+/**
+ * A directory where `npm:wasmgrad` resolves offline to the packed package (see the top comment).
+ * Under node_modules/.cache so that git ignores it.
+ */
+function npmDir(): string {
+  const dir = `${root}node_modules/.cache/wasmgrad-deno-npm`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'node_modules/wasmgrad'), { recursive: true });
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], {
+    cwd: `${root}packages/wasmgrad`,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_offline: 'true', npm_config_update_notifier: 'false' },
+  });
+  const [packed] = JSON.parse(out) as { filename: string }[];
+  if (!packed) throw new Error(`npm pack reported no tarball: ${out}`);
+  execFileSync('tar', [
+    '-xzf',
+    join(dir, packed.filename),
+    '-C',
+    join(dir, 'node_modules/wasmgrad'),
+    '--strip-components=1',
+  ]);
+  symlinkSync(realpathSync(`${root}packages/wasmgrad/node_modules/comlink`), join(dir, 'node_modules/comlink'), 'dir');
+  writeFileSync(join(dir, 'deno.json'), `${JSON.stringify({ nodeModulesDir: 'manual' }, null, 2)}\n`);
+  return dir;
+}
 
 interface Run {
   code: number | null;
@@ -83,6 +127,8 @@ function tapResult(output: string, name: string): { ok: boolean; diagnostic: str
 describe('deno', () => {
   let check: Run;
   let test: Run;
+  let npmCheck: Run;
+  let npmTest: Run;
 
   beforeAll(async () => {
     for (const file of [
@@ -92,11 +138,28 @@ describe('deno', () => {
     ]) {
       if (!existsSync(file)) throw new Error(`${file} is missing: run pnpm install and build the package first`);
     }
+    const files = readdirSync(`${root}${suite}`)
+      .filter((f) => f.endsWith('_test.ts'))
+      .map((f) => `${suite}/${f}`);
     [check, test] = await Promise.all([
-      runDeno(['check', `${suite}/matmul_test.ts`, `${suite}/trainer_test.ts`]),
-      runDeno(['test', '--no-check', '--allow-read', '--reporter=tap', suite]),
+      runDeno(['check', '--cached-only', ...files]),
+      runDeno(['test', '--no-check', '--cached-only', '--allow-read', '--reporter=tap', ...files]),
     ]);
-  }, 2 * TIMEOUT_MS);
+    const config = join(npmDir(), 'deno.json');
+    [npmCheck, npmTest] = await Promise.all([
+      runDeno(['check', '--cached-only', '--config', config, `${suite}/npm`]),
+      runDeno([
+        'test',
+        '--no-check',
+        '--cached-only',
+        '--config',
+        config,
+        '--allow-read',
+        '--reporter=tap',
+        `${suite}/npm`,
+      ]),
+    ]);
+  }, 4 * TIMEOUT_MS);
 
   it('deno · deno check type-checks the Deno suite', () => {
     expect(check.code, report('deno check failed', check)).toBe(0);
@@ -104,11 +167,27 @@ describe('deno', () => {
 
   it('deno · deno test exits with code 0', () => {
     expect(test.code, report('deno test failed', test)).toBe(0);
+    // The measured figures the suite notes (stop latency, kill latency), as Deno printed them.
+    for (const line of test.output.split('\n')) if (/^deno trainer suite · .*: /.test(line)) console.log(line);
   });
 
   it.each(EXPECTED)('%s', (name) => {
     const result = tapResult(test.output, name);
     expect(result, report(`deno test did not report "${name}"`, test)).toBeDefined();
+    expect(result?.ok, `${name} failed in Deno: ${result?.diagnostic}`).toBe(true);
+  });
+
+  it('deno npm:wasmgrad · deno check type-checks against the packed package’s types', () => {
+    expect(npmCheck.code, report('deno check (npm:) failed', npmCheck)).toBe(0);
+  });
+
+  it('deno npm:wasmgrad · deno test exits with code 0', () => {
+    expect(npmTest.code, report('deno test (npm:) failed', npmTest)).toBe(0);
+  });
+
+  it.each(EXPECTED_NPM)('%s', (name) => {
+    const result = tapResult(npmTest.output, name);
+    expect(result, report(`deno test did not report "${name}"`, npmTest)).toBeDefined();
     expect(result?.ok, `${name} failed in Deno: ${result?.diagnostic}`).toBe(true);
   });
 });

@@ -187,7 +187,7 @@ describe('wg.worker.spawn in Node worker_threads', () => {
     const trainer = await spawn(spiralModel(7), { compile: { optimizer: 'adam', loss: 'categoricalCrossentropy' } });
     const { x, y } = spirals(100, 4);
     let stopAt = 0;
-    let stopped: Promise<void> | undefined;
+    let stopped: Promise<wg.worker.StopResult> | undefined;
     const fit = settleTime(
       trainer.fit(x, y, {
         epochs: 1_000_000,
