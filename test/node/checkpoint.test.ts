@@ -479,7 +479,8 @@ describe('backupAndRestore: exact resume', () => {
     await expect(
       sgd.fit(x, y, { epochs: 1, callbacks: [wg.callbacks.backupAndRestore({ backupDir: store })] }),
     ).rejects.toThrow(/holds Adam state, the model uses SGD/);
-    (store.current as Uint8Array)[40] ^= 1;
+    const damaged = store.current as Uint8Array;
+    damaged[40] = (damaged[40] as number) ^ 1;
     await expect(
       first.fit(x, y, { epochs: 1, callbacks: [wg.callbacks.backupAndRestore({ backupDir: store })] }),
     ).rejects.toThrow(wg.FormatError);
