@@ -123,6 +123,9 @@ const CASES: [string, number[], number[], Conv2dOptions][] = [
   ['1x1 pointwise', [3, 4, 3, 6], [1, 1, 6, 7], {}],
   ['1x1 stride 2', [2, 5, 5, 3], [1, 1, 3, 4], { strides: 2, padding: 'same' }],
   ['filter as large as the input', [2, 3, 4, 2], [3, 4, 2, 3], {}],
+  // 3×3 / stride 1 over ≥ 4 channels: the Winograd F(2×2, 3×3) forward, odd sides (partial tiles).
+  ['3x3 Winograd valid, 16 channels', [2, 7, 9, 16], [3, 3, 16, 9], {}],
+  ['3x3 Winograd same, odd sizes', [3, 6, 5, 5], [3, 3, 5, 11], { padding: 'same' }],
 ];
 
 describe.each([
@@ -151,6 +154,16 @@ describe.each([
       assertClose(rt.read(py, ny), forwardRef(g, false, x, w, b), tol, 'forward');
       conv2dForward(rt, g, px, pw, 0, py, work);
       assertClose(rt.read(py, ny), forwardRef(g, false, x, w), tol, 'forward without bias');
+      // The activation fused into the store: relu and relu6 of the same sums.
+      for (const [act, cap] of [
+        ['relu', Number.POSITIVE_INFINITY],
+        ['relu6', 6],
+      ] as const) {
+        rt.write(py, new Float32Array(ny).fill(Number.NaN));
+        conv2dForward(rt, g, px, pw, pb, py, work, 'conv2d', act);
+        const want = forwardRef(g, false, x, w, b).map((v) => Math.min(Math.max(v, 0), cap));
+        assertClose(rt.read(py, ny), want, tol, `forward ${act}`);
+      }
 
       conv2dBackwardInput(rt, g, pdy, pw, pdx, work);
       conv2dBackwardFilter(rt, g, px, pdy, pdw, work);
@@ -370,6 +383,9 @@ describe('conv2d kernels across builds and bad input', () => {
     expect(() => conv2dForward(rt, g, x, w, 0, rt.memory.buffer.byteLength - 8, work)).toThrow(ValueError);
     expect(() => conv2dForward(rt, g, x, w, 0, 3, work)).toThrow(/conv2d: y spans bytes/);
     expect(() => conv2dForward(rt, g, x, w, 0, x + 4, work)).toThrow(/conv2d: y .* overlaps x/);
+    expect(() => conv2dForward(rt, g, x, w, 0, y, work, 'conv2d', 'gelu' as 'relu')).toThrow(
+      /conv2d: act must be 'linear', 'relu' or 'relu6', got "gelu"/,
+    );
     expect(() => conv2dBackwardInput(rt, g, y, w, y, work)).toThrow(/conv2dBackwardInput: dx .* overlaps dy/);
     expect(() => conv2dBackwardFilter(rt, g, x, y, w, w)).toThrow(/conv2dBackwardFilter: dfilter .* overlaps work/);
     expect(Array.from(rt.read(y, 8)).every(Number.isNaN)).toBe(true);

@@ -7,7 +7,10 @@
 //! [`Conv2dGeometry::block_rows`] rows in the caller's workspace, so memory stays bounded by
 //! [`Conv2dGeometry::workspace_len`] whatever the batch. A 1×1 convolution with stride 1 and no
 //! padding needs no columns: the NHWC input already is `[rows, in_c]`. With fewer than four
-//! input channels the forward pass is a direct convolution ([`crate::conv_direct`]).
+//! input channels the forward pass is a direct convolution ([`crate::conv_direct`]); 3×3 filters
+//! with stride 1 and dilation 1 over four or more channels take Winograd F(2×2, 3×3)
+//! ([`crate::conv_winograd`]), 2.25× fewer multiply-adds. The forward pass applies the bias and
+//! an activation (`crate::gemm::ACT_*`) in its store.
 //!
 //! Geometry: output pixel (oy, ox) reads input (oy·s_h + ky·d_h − pad_top, ox·s_w + kx·d_w −
 //! pad_left); reads outside the image are zero. `out_h = (in_h + pad_top + pad_bottom −
@@ -15,7 +18,8 @@
 
 use crate::conv_direct::forward_few_channels;
 use crate::conv_im2col::{col2im, im2col, ColLayout};
-use crate::gemm::{gemm, GEMM_WORKSPACE_F32};
+use crate::conv_winograd::{self as winograd, activate};
+use crate::gemm::{gemm, gemm_bias_act, GEMM_WORKSPACE_F32};
 use crate::simd::F32x4;
 
 /// Target size in f32 of one column block: large enough for gemm to run at full speed, small
@@ -118,44 +122,62 @@ impl Conv2dGeometry {
         }
     }
 
+    /// Whether the forward pass takes the Winograd path.
+    pub fn is_winograd(&self) -> bool {
+        self.in_c >= 4 && winograd::applies(self)
+    }
+
     /// Workspace, in f32 values, that every conv2d kernel needs for this geometry: one column
-    /// block followed by the gemm packing workspace. Zero for an invalid geometry.
+    /// block followed by the gemm packing workspace (or the Winograd buffers when larger). Zero
+    /// for an invalid geometry.
     pub fn workspace_len(&self) -> usize {
-        if self.is_valid() {
-            self.col_len() + GEMM_WORKSPACE_F32
-        } else {
+        if !self.is_valid() {
             0
+        } else if self.is_winograd() {
+            (self.col_len() + GEMM_WORKSPACE_F32).max(winograd::workspace_len(self))
+        } else {
+            self.col_len() + GEMM_WORKSPACE_F32
         }
     }
 }
 
-/// y ← conv2d(x, filter) + bias, with y `[batch, out_h, out_w, out_c]`.
+/// y ← act(conv2d(x, filter) + bias), with y `[batch, out_h, out_w, out_c]` and `act` one of
+/// the `crate::gemm::ACT_*` codes (any other value is linear).
 ///
 /// `bias` may be null (no bias). y is write-only (NaN in it does not leak through).
 ///
 /// # Safety
 /// `g` valid; x holds `batch·in_h·in_w·in_c` values, filter `patch_len·out_c`, bias `out_c`
 /// (unless null), y `rows·out_c` writable; `work` holds [`Conv2dGeometry::workspace_len`]
-/// writable values. y overlaps none of the others.
+/// writable values, 16-byte aligned. y overlaps none of the others.
 pub unsafe fn conv2d_forward(
     g: &Conv2dGeometry,
     x: *const f32,
     filter: *const f32,
     bias: *const f32,
     y: *mut f32,
+    act: i32,
     work: *mut f32,
 ) {
-    if g.is_valid() {
-        forward_blocked(g, x, filter, bias, y, work, g.block_rows());
+    if !g.is_valid() || g.rows() == 0 || g.out_c == 0 {
+        return;
+    }
+    if g.is_winograd() {
+        winograd::conv2d_forward_winograd(g, x, filter, bias, y, act, work);
+    } else {
+        forward_blocked(g, x, filter, bias, y, act, work, g.block_rows());
     }
 }
 
+/// The im2col + gemm forward (or the direct one for few channels), `block` rows at a time.
+#[allow(clippy::too_many_arguments)]
 unsafe fn forward_blocked(
     g: &Conv2dGeometry,
     x: *const f32,
     filter: *const f32,
     bias: *const f32,
     y: *mut f32,
+    act: i32,
     work: *mut f32,
     block: usize,
 ) {
@@ -164,29 +186,28 @@ unsafe fn forward_blocked(
         return;
     }
     if g.in_c > 0 && g.in_c < 4 && !g.is_pointwise() {
-        forward_few_channels(g, x, filter, bias, y);
+        forward_few_channels(g, x, filter, bias, y, act);
         return;
     }
-    // The bias is written first and the products accumulate onto it (β = 1): one write-only
-    // pass instead of a read-modify-write pass after gemm.
-    let beta = if bias.is_null() {
-        if patch == 0 {
-            fill(y, rows * oc, 0.0);
-        }
-        0.0
-    } else {
-        for r in 0..rows {
-            copy(bias, y.add(r * oc), oc);
-        }
-        1.0
-    };
     if patch == 0 {
+        // No products: every row is act(bias) (or act(0)).
+        for r in 0..rows {
+            let yr = y.add(r * oc);
+            if bias.is_null() {
+                fill(yr, oc, 0.0);
+            } else {
+                copy(bias, yr, oc);
+            }
+            for j in 0..oc {
+                *yr.add(j) = activate(F32x4::splat(*yr.add(j)), act).lanes()[0];
+            }
+        }
         return;
     }
     let oc_s = oc as isize;
     if g.is_pointwise() {
         let cs = g.in_c as isize;
-        gemm(rows, oc, patch, 1.0, x, cs, 1, filter, oc_s, 1, beta, y, oc_s, 1, work);
+        gemm_bias_act(rows, oc, patch, x, cs, 1, filter, oc_s, 1, bias, y, oc_s, 1, act, work);
         return;
     }
     let gemm_work = work.add(g.col_len());
@@ -197,7 +218,9 @@ unsafe fn forward_blocked(
         im2col(g, layout, x, r0, n, work);
         let (rs, cs) = layout.strides(n, patch);
         let yb = y.add(r0 * oc);
-        gemm(n, oc, patch, 1.0, work, rs, cs, filter, oc_s, 1, beta, yb, oc_s, 1, gemm_work);
+        gemm_bias_act(
+            n, oc, patch, work, rs, cs, filter, oc_s, 1, bias, yb, oc_s, 1, act, gemm_work,
+        );
         r0 += n;
     }
 }

@@ -8,13 +8,16 @@
 //! the filter loads wherever both windows lie inside the image width; pixels at the left and right
 //! edges go one at a time and skip the taps over the padding.
 //!
-//! Each output is bias (or 0) plus the products in (ky, kx, c) order, multiply then add.
+//! Each output is bias (or 0) plus the products in (ky, kx, c) order, multiply then add, then the
+//! activation (`crate::gemm::ACT_*`) applied in the store.
 
 use crate::conv::Conv2dGeometry;
+use crate::conv_winograd::activate;
 use crate::simd::F32x4;
 
-/// y ← conv2d(x, filter) + bias for `g.in_c < 4` (any other geometry works too, just slower
-/// than im2col + gemm). Same contract as [`crate::conv::conv2d_forward`], without workspace.
+/// y ← act(conv2d(x, filter) + bias) for `g.in_c < 4` (any other geometry works too, just
+/// slower than im2col + gemm). Same contract as [`crate::conv::conv2d_forward`], without
+/// workspace.
 ///
 /// # Safety
 /// `g` valid; pointers as in [`crate::conv::conv2d_forward`].
@@ -24,6 +27,7 @@ pub unsafe fn forward_few_channels(
     filter: *const f32,
     bias: *const f32,
     y: *mut f32,
+    act: i32,
 ) {
     let (oh, ow, oc) = (g.out_h(), g.out_w(), g.out_c);
     // Output columns whose whole filter row lies inside the image: ox·sw ≥ pl and
@@ -43,10 +47,10 @@ pub unsafe fn forward_few_channels(
             while ox < ow {
                 let at = Pixel { n, oy, ox };
                 if ox >= inner_lo && ox + 2 <= inner_hi {
-                    pixels::<2>(g, x, filter, bias, row.add(ox * oc), at, false);
+                    pixels::<2>(g, x, filter, bias, row.add(ox * oc), at, false, act);
                     ox += 2;
                 } else {
-                    pixels::<1>(g, x, filter, bias, row.add(ox * oc), at, true);
+                    pixels::<1>(g, x, filter, bias, row.add(ox * oc), at, true, act);
                     ox += 1;
                 }
             }
@@ -63,6 +67,7 @@ struct Pixel {
 
 /// All output channels of `P` neighbouring pixels starting at `at`; with `edge`, taps whose
 /// input column falls in the padding are skipped (only used with P = 1).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn pixels<const P: usize>(
     g: &Conv2dGeometry,
@@ -72,21 +77,22 @@ unsafe fn pixels<const P: usize>(
     yp: *mut f32,
     at: Pixel,
     edge: bool,
+    act: i32,
 ) {
     let oc = g.out_c;
     let mut j = 0;
     // Sixteen channels of two pixels is 8 accumulators + 4 filter vectors + 1 broadcast: the
     // most V8's ~15 vector registers hold without spilling.
     while j + 16 <= oc {
-        channels::<P, 4>(g, x, filter, bias, yp, at, edge, j);
+        channels::<P, 4>(g, x, filter, bias, yp, at, edge, j, act);
         j += 16;
     }
     if j + 8 <= oc {
-        channels::<P, 2>(g, x, filter, bias, yp, at, edge, j);
+        channels::<P, 2>(g, x, filter, bias, yp, at, edge, j, act);
         j += 8;
     }
     if j + 4 <= oc {
-        channels::<P, 1>(g, x, filter, bias, yp, at, edge, j);
+        channels::<P, 1>(g, x, filter, bias, yp, at, edge, j, act);
         j += 4;
     }
     while j < oc {
@@ -97,7 +103,7 @@ unsafe fn pixels<const P: usize>(
                     acc += *xp.add(ci) * *filter.add((tap * g.in_c + ci) * oc + j);
                 }
             });
-            *yp.add(p * oc + j) = acc;
+            *yp.add(p * oc + j) = activate(F32x4::splat(acc), act).lanes()[0];
         }
         j += 1;
     }
@@ -115,6 +121,7 @@ unsafe fn channels<const P: usize, const V: usize>(
     at: Pixel,
     edge: bool,
     j: usize,
+    act: i32,
 ) {
     let (c, oc) = (g.in_c, g.out_c);
     let mut acc = [[F32x4::zero(); V]; P];
@@ -143,7 +150,7 @@ unsafe fn channels<const P: usize, const V: usize>(
     });
     for (p, a) in acc.iter().enumerate() {
         for (v, lane) in a.iter().enumerate() {
-            lane.store(yp.add(p * oc + j + 4 * v));
+            activate(*lane, act).store(yp.add(p * oc + j + 4 * v));
         }
     }
 }

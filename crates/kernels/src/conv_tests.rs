@@ -57,7 +57,12 @@ fn terms(g: &Conv2dGeometry, mut f: impl FnMut(usize, usize, usize)) {
     }
 }
 
-fn reference_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Vec<f64> {
+pub(crate) fn reference_forward(
+    g: &Conv2dGeometry,
+    x: &[f32],
+    w: &[f32],
+    b: Option<&[f32]>,
+) -> Vec<f64> {
     let mut y = vec![0.0f64; g.rows() * g.out_c];
     if let Some(b) = b {
         for (i, v) in y.iter_mut().enumerate() {
@@ -94,7 +99,7 @@ fn same_pads(input: usize, k: usize, s: usize, d: usize) -> (usize, usize) {
     (total / 2, total - total / 2)
 }
 
-fn assert_exact(got: &[f32], want: &[f64], what: &str) {
+pub(crate) fn assert_exact(got: &[f32], want: &[f64], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
         assert!(*g as f64 == *w, "{what}: at {i} expected {w}, got {g}");
@@ -123,6 +128,7 @@ fn check(g: &Conv2dGeometry, block: usize, with_bias: bool) {
             w.as_ptr(),
             bias_ptr,
             y.as_mut_ptr(),
+            crate::gemm::ACT_LINEAR,
             work.as_mut_ptr(),
             block,
         );
@@ -145,6 +151,27 @@ fn check(g: &Conv2dGeometry, block: usize, with_bias: bool) {
     }
     let y_ref = reference_forward(g, &x, &w, bias);
     assert_exact(&y, &y_ref, &format!("forward {what}"));
+    // The public entry point (which may take the Winograd path), with and without relu.
+    let mut big = vec![f32::NAN; g.workspace_len()];
+    for act in [crate::gemm::ACT_LINEAR, crate::gemm::ACT_RELU] {
+        let mut y2 = vec![f32::NAN; y.len()];
+        unsafe {
+            conv2d_forward(
+                g,
+                x.as_ptr(),
+                w.as_ptr(),
+                bias_ptr,
+                y2.as_mut_ptr(),
+                act,
+                big.as_mut_ptr(),
+            )
+        };
+        let want: Vec<f64> = y_ref
+            .iter()
+            .map(|v| if act == crate::gemm::ACT_RELU { v.max(0.0) } else { *v })
+            .collect();
+        assert_exact(&y2, &want, &format!("conv2d_forward act {act} {what}"));
+    }
     let (dx_ref, dw_ref) = reference_backward(g, &x, &w, &dy);
     assert_exact(&dx, &dx_ref, &format!("backward input {what}"));
     assert_exact(&dw, &dw_ref, &format!("backward filter {what}"));
@@ -158,7 +185,7 @@ fn check(g: &Conv2dGeometry, block: usize, with_bias: bool) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn geometry(
+pub(crate) fn geometry(
     batch: usize,
     (in_h, in_w, in_c): (usize, usize, usize),
     (k_h, k_w, out_c): (usize, usize, usize),
@@ -255,6 +282,7 @@ fn invalid_geometry_and_empty_shapes_write_nothing_or_zeros() {
             [1.0; 9].as_ptr(),
             core::ptr::null(),
             y.as_mut_ptr(),
+            crate::gemm::ACT_LINEAR,
             core::ptr::null_mut(),
         );
     }

@@ -628,10 +628,11 @@ pub unsafe extern "C" fn f32_conv2d_forward(
     filter: *const f32,
     bias: *const f32,
     y: *mut f32,
+    act: i32,
     work: *mut f32,
 ) {
     let g = conv_geometry([n, h, w, c, kh, kw, oc, sh, sw, dh, dw, pt, pl, pb, pr]);
-    crate::conv::conv2d_forward(&g, x, filter, bias, y, work)
+    crate::conv::conv2d_forward(&g, x, filter, bias, y, act, work)
 }
 
 #[no_mangle]

@@ -11,6 +11,7 @@ pub mod conv;
 pub mod conv_depthwise;
 pub mod conv_direct;
 pub mod conv_im2col;
+pub mod conv_winograd;
 pub mod elementwise;
 pub mod elementwise_binary;
 pub mod elementwise_unary;

@@ -8,7 +8,7 @@ import {
   maxPool2dForward,
   pool2dGeometry,
 } from '../runtime/kernels/pool.js';
-import { checkImageShape, layerPadding, type Size2, size2 } from './conv.js';
+import { checkImageShape, layerPadding, type Size2, size2 } from './conv-geometry.js';
 import { Layer, type LayerArgs, type StepContext } from './layer.js';
 
 /** Options of {@link MaxPooling2D} and {@link AveragePooling2D}, as in tfjs-layers. */

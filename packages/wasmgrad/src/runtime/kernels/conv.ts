@@ -1,13 +1,14 @@
 import { fmtShape, ShapeError, ValueError } from '../../errors.js';
 import type { Runtime } from '../runtime.js';
 import { checkBytes } from './check.js';
+import { GEMM_ACTIVATIONS, type GemmActivation } from './gemm.js';
 
 const GEOMETRY = ['n', 'h', 'w', 'c', 'kh', 'kw', 'oc', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'pb', 'pr'] as const;
 const DEPTHWISE = ['n', 'h', 'w', 'c', 'kh', 'kw', 'mult', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'pb', 'pr'] as const;
 
 export const CONV_SIGNATURES = {
   f32_conv2d_workspace_len: [...GEOMETRY],
-  f32_conv2d_forward: [...GEOMETRY, 'x', 'filter', 'bias', 'y', 'work'],
+  f32_conv2d_forward: [...GEOMETRY, 'x', 'filter', 'bias', 'y', 'act', 'work'],
   f32_conv2d_backward_input: [...GEOMETRY, 'dy', 'filter', 'dx', 'work'],
   f32_conv2d_backward_filter: [...GEOMETRY, 'x', 'dy', 'dfilter', 'work'],
   f32_conv2d_backward_bias: ['dy', 'rows', 'oc', 'dbias'],
@@ -322,7 +323,10 @@ export function conv2dWorkspaceLength(rt: Runtime, g: Conv2dGeometry): number {
   );
 }
 
-/** y ← conv2d(x, filter) + bias (bias pointer 0 for none). `work` holds conv2dWorkspaceLength values. */
+/**
+ * y ← act(conv2d(x, filter) + bias) (bias pointer 0 for none; `act` 'linear' (default), 'relu'
+ * or 'relu6', applied in the kernel's store). `work` holds conv2dWorkspaceLength values.
+ */
 export function conv2dForward(
   rt: Runtime,
   g: Conv2dGeometry,
@@ -332,6 +336,7 @@ export function conv2dForward(
   y: number,
   work: number,
   op = 'conv2d',
+  act: GemmActivation = 'linear',
 ): void {
   const s = convSizes(g);
   const reads: Span[] = [
@@ -344,7 +349,10 @@ export function conv2dForward(
     ['work', work, conv2dWorkspaceLength(rt, g)],
   ]);
   if (s.y === 0) return;
-  rt.kernels.f32_conv2d_forward(...(args(g, g.outChannels) as Fifteen), x, filter, bias, y, work);
+  const code = Object.hasOwn(GEMM_ACTIVATIONS, act) ? GEMM_ACTIVATIONS[act] : undefined;
+  if (code === undefined)
+    throw new ValueError(op, `act must be 'linear', 'relu' or 'relu6', got ${JSON.stringify(act)}`);
+  rt.kernels.f32_conv2d_forward(...(args(g, g.outChannels) as Fifteen), x, filter, bias, y, code, work);
 }
 
 /** dx ← ∂⟨conv2d(x, filter), dy⟩/∂x. */

@@ -1,0 +1,293 @@
+//! Winograd F(2×2, 3×3) forward convolution for 3×3 filters with stride 1 and dilation 1
+//! (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015).
+//!
+//! Each 2×2 block of outputs ("tile") is computed from the 4×4 input window under it:
+//! `Y = Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A`. The sum over input channels is, for each of the 16
+//! positions of the 4×4 transformed tile, a matrix product `V[pos][tiles, C] × U[pos][C, outC]`,
+//! so a tile needs 16 multiply-adds per (input, output) channel pair where the direct convolution
+//! needs 36: 2.25× fewer, paid for with input and output transforms whose cost grows with C and
+//! outC only (not with their product).
+//!
+//! Tiles are numbered over the whole batch (image, tile row, tile column) and processed four at a
+//! time, so tile rows that do not divide by four waste nothing. For each group the input
+//! transform writes `V` (16 × 4 × C₄), the 4×8 register tile multiplies it by `U` (16 × C₄ × O₈,
+//! the transformed filter, built once per call) into `M` (16 × 4 × O₈), and the output transform
+//! adds the bias, applies the activation and stores the outputs that exist (C₄ and O₈ are the
+//! channel counts rounded up to 4 and 8, the extra rows and columns zero). Everything but `U`
+//! stays in L1.
+//!
+//! Rounding: the transforms add and subtract (and halve, for `U`), so results differ from the
+//! direct sum by a few ulps of the largest term; with small-integer inputs they are exact.
+
+use crate::conv::Conv2dGeometry;
+use crate::gemm::{ACT_RELU, ACT_RELU6};
+use crate::simd::F32x4;
+
+/// Tiles per group (rows of the register tile).
+const TILES: usize = 4;
+/// Positions of a transformed 4×4 tile.
+const POS: usize = 16;
+
+/// True when the Winograd path computes `g`: a 3×3 filter, stride 1, dilation 1.
+pub fn applies(g: &Conv2dGeometry) -> bool {
+    g.k_h == 3 && g.k_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dil_h == 1 && g.dil_w == 1
+}
+
+fn round_up(v: usize, to: usize) -> usize {
+    (v + to - 1) / to * to
+}
+
+/// Workspace in f32 values: U, V and M (see the module documentation).
+pub fn workspace_len(g: &Conv2dGeometry) -> usize {
+    let (c4, o8) = (round_up(g.in_c, 4), round_up(g.out_c, 8));
+    POS * c4 * o8 + POS * TILES * c4 + POS * TILES * o8
+}
+
+/// y ← act(conv2d(x, filter) + bias) for a geometry where [`applies`] holds; `act` is one of the
+/// `crate::gemm::ACT_*` codes (anything else is linear). bias may be null. y is write-only.
+///
+/// # Safety
+/// `g` valid and [`applies`]; x holds `batch·in_h·in_w·in_c` values, filter `9·in_c·out_c`, bias
+/// `out_c` (unless null), y `batch·out_h·out_w·out_c` writable values; `work` holds
+/// [`workspace_len`] writable values, 16-byte aligned. y and work overlap nothing else.
+pub unsafe fn conv2d_forward_winograd(
+    g: &Conv2dGeometry,
+    x: *const f32,
+    filter: *const f32,
+    bias: *const f32,
+    y: *mut f32,
+    act: i32,
+    work: *mut f32,
+) {
+    let (c4, o8) = (round_up(g.in_c, 4), round_up(g.out_c, 8));
+    let u = work;
+    let v = u.add(POS * c4 * o8);
+    let m = v.add(POS * TILES * c4);
+    transform_filter(g, filter, u, c4, o8);
+    let (oh, ow) = (g.out_h(), g.out_w());
+    let (th, tw) = ((oh + 1) / 2, (ow + 1) / 2);
+    let total = g.batch * th * tw;
+    let mut t0 = 0;
+    while t0 < total {
+        let count = TILES.min(total - t0);
+        let mut tiles = [Tile { n: 0, ty: 0, tx: 0 }; TILES];
+        for (i, t) in tiles.iter_mut().enumerate() {
+            // Missing tiles of the last group repeat the last real one: their products are
+            // computed and never stored.
+            let flat = t0 + i.min(count - 1);
+            *t = Tile { n: flat / (th * tw), ty: flat / tw % th, tx: flat % tw };
+        }
+        for (i, t) in tiles.iter().enumerate() {
+            transform_input(g, x, *t, v.add(i * c4), c4);
+        }
+        multiply(u, v, m, c4, o8);
+        for (i, t) in tiles.iter().take(count).enumerate() {
+            transform_output(g, m.add(i * o8), *t, bias, y, act, o8);
+        }
+        t0 += count;
+    }
+}
+
+/// Tile (ty, tx) of image n: outputs rows 2ty, 2ty+1 and columns 2tx, 2tx+1.
+#[derive(Clone, Copy)]
+struct Tile {
+    n: usize,
+    ty: usize,
+    tx: usize,
+}
+
+/// U[pos][c][o] ← (G g Gᵀ)[pos] for the 3×3 filter g of (c, o), zero for c ≥ in_c or o ≥ out_c.
+/// G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
+unsafe fn transform_filter(
+    g: &Conv2dGeometry,
+    filter: *const f32,
+    u: *mut f32,
+    c4: usize,
+    o8: usize,
+) {
+    let (c, oc) = (g.in_c, g.out_c);
+    crate::conv::fill(u, POS * c4 * o8, 0.0);
+    for ci in 0..c {
+        for o in 0..oc {
+            let w = |ky: usize, kx: usize| *filter.add(((ky * 3 + kx) * c + ci) * oc + o);
+            // Rows: t = G·g (4×3).
+            let mut t = [[0.0f32; 3]; 4];
+            for kx in 0..3 {
+                let (g0, g1, g2) = (w(0, kx), w(1, kx), w(2, kx));
+                t[0][kx] = g0;
+                t[1][kx] = 0.5 * (g0 + g1 + g2);
+                t[2][kx] = 0.5 * (g0 - g1 + g2);
+                t[3][kx] = g2;
+            }
+            // Columns: t·Gᵀ (4×4).
+            for (r, row) in t.iter().enumerate() {
+                let vals = [
+                    row[0],
+                    0.5 * (row[0] + row[1] + row[2]),
+                    0.5 * (row[0] - row[1] + row[2]),
+                    row[2],
+                ];
+                for (col, val) in vals.iter().enumerate() {
+                    *u.add(((r * 4 + col) * c4 + ci) * o8 + o) = *val;
+                }
+            }
+        }
+    }
+}
+
+/// V[pos][tile][c] ← (Bᵀ d B)[pos] for the 4×4 input window d of the tile, channel by channel
+/// (4 at a time), zero outside the image and for c ≥ in_c; `v` points at the tile's row, whose
+/// positions lie `TILES·c4` apart. Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]].
+#[inline(always)]
+unsafe fn transform_input(g: &Conv2dGeometry, x: *const f32, t: Tile, v: *mut f32, c4: usize) {
+    let (h, w, c) = (g.in_h, g.in_w, g.in_c);
+    let top = (2 * t.ty).wrapping_sub(g.pad_top);
+    let left = (2 * t.tx).wrapping_sub(g.pad_left);
+    let row_in = |r: usize| top.wrapping_add(r) < h;
+    let col_in = |q: usize| left.wrapping_add(q) < w;
+    let inside = top.wrapping_add(3) < h && top < h && left < w && left.wrapping_add(3) < w;
+    let image = x.add(t.n * h * w * c);
+    let cell = |r: usize, q: usize| image.add((top.wrapping_add(r) * w + left.wrapping_add(q)) * c);
+    let pos_stride = TILES * c4;
+    let mut ch = 0;
+    while ch < c4 {
+        let full = ch + 4 <= c;
+        let load = |r: usize, q: usize| -> F32x4 {
+            if !(inside || (row_in(r) && col_in(q))) {
+                return F32x4::zero();
+            }
+            let p = cell(r, q).add(ch);
+            if full {
+                F32x4::load(p)
+            } else {
+                let mut l = [0.0f32; 4];
+                for (k, lane) in l.iter_mut().enumerate().take(c - ch) {
+                    *lane = *p.add(k);
+                }
+                F32x4::new(l[0], l[1], l[2], l[3])
+            }
+        };
+        // Columns first: s[r][q] = (Bᵀ d)[r][q], one input column at a time.
+        let mut s = [[F32x4::zero(); 4]; 4];
+        for q in 0..4 {
+            let (d0, d1, d2, d3) = (load(0, q), load(1, q), load(2, q), load(3, q));
+            s[0][q] = d0.sub(d2);
+            s[1][q] = d1.add(d2);
+            s[2][q] = d2.sub(d1);
+            s[3][q] = d1.sub(d3);
+        }
+        // Then rows: V[r][·] = s[r]·B.
+        for (r, row) in s.iter().enumerate() {
+            let out =
+                [row[0].sub(row[2]), row[1].add(row[2]), row[2].sub(row[1]), row[1].sub(row[3])];
+            for (q, val) in out.iter().enumerate() {
+                val.store(v.add((r * 4 + q) * pos_stride + ch));
+            }
+        }
+        ch += 4;
+    }
+}
+
+/// M[pos][tile][o] ← Σ_c V[pos][tile][c] · U[pos][c][o] for the four tiles of a group: per
+/// position and 8 output channels, a 4×8 register tile over c (8 accumulators, two U vectors,
+/// one broadcast: V8 keeps them all in registers).
+#[inline(always)]
+unsafe fn multiply(u: *const f32, v: *const f32, m: *mut f32, c4: usize, o8: usize) {
+    for pos in 0..POS {
+        let up = u.add(pos * c4 * o8);
+        let vp = v.add(pos * TILES * c4);
+        let mp = m.add(pos * TILES * o8);
+        let mut o = 0;
+        while o < o8 {
+            let mut acc = [F32x4::zero(); 8];
+            let mut b = up.add(o);
+            let mut a = vp;
+            for _ in 0..c4 {
+                let (b0, b1) = (F32x4::load(b), F32x4::load(b.add(4)));
+                for i in 0..TILES {
+                    let ai = F32x4::splat(*a.add(i * c4));
+                    acc[2 * i] = ai.mul_add(b0, acc[2 * i]);
+                    acc[2 * i + 1] = ai.mul_add(b1, acc[2 * i + 1]);
+                }
+                b = b.add(o8);
+                a = a.add(1);
+            }
+            for i in 0..TILES {
+                acc[2 * i].store(mp.add(i * o8 + o));
+                acc[2 * i + 1].store(mp.add(i * o8 + o + 4));
+            }
+            o += 8;
+        }
+    }
+}
+
+/// The 2×2 outputs of a tile: Aᵀ M A + bias, activated, stored where they exist.
+/// Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]. `m` points at the tile's row of M.
+#[inline(always)]
+unsafe fn transform_output(
+    g: &Conv2dGeometry,
+    m: *const f32,
+    t: Tile,
+    bias: *const f32,
+    y: *mut f32,
+    act: i32,
+    o8: usize,
+) {
+    let (oh, ow, oc) = (g.out_h(), g.out_w(), g.out_c);
+    let (oy, ox) = (2 * t.ty, 2 * t.tx);
+    let rows = 2.min(oh - oy);
+    let cols = 2.min(ow - ox);
+    let image = y.add(t.n * oh * ow * oc);
+    let pos_stride = TILES * o8;
+    let mut o = 0;
+    while o < oc {
+        let at = |pos: usize| F32x4::load(m.add(pos * pos_stride + o));
+        // Columns: s[r][q] = (Aᵀ M)[r][q].
+        let mut s = [[F32x4::zero(); 4]; 2];
+        for q in 0..4 {
+            let (m0, m1, m2, m3) = (at(q), at(4 + q), at(8 + q), at(12 + q));
+            s[0][q] = m0.add(m1).add(m2);
+            s[1][q] = m1.sub(m2).sub(m3);
+        }
+        let b = if bias.is_null() {
+            F32x4::zero()
+        } else if o + 4 <= oc {
+            F32x4::load(bias.add(o))
+        } else {
+            let mut l = [0.0f32; 4];
+            for (k, lane) in l.iter_mut().enumerate().take(oc - o) {
+                *lane = *bias.add(o + k);
+            }
+            F32x4::new(l[0], l[1], l[2], l[3])
+        };
+        for (r, row) in s.iter().enumerate().take(rows) {
+            let out = [row[0].add(row[1]).add(row[2]), row[1].sub(row[2]).sub(row[3])];
+            for (q, val) in out.iter().enumerate().take(cols) {
+                let val = activate(val.add(b), act);
+                let p = image.add(((oy + r) * ow + ox + q) * oc + o);
+                if o + 4 <= oc {
+                    val.store(p);
+                } else {
+                    for (k, lane) in val.lanes().iter().enumerate().take(oc - o) {
+                        *p.add(k) = *lane;
+                    }
+                }
+            }
+        }
+        o += 4;
+    }
+}
+
+/// The `ACT_*` activation of the conv epilogue (the same formulas as gemm's store).
+#[inline(always)]
+pub(crate) fn activate(v: F32x4, act: i32) -> F32x4 {
+    match act {
+        ACT_RELU => v.max(F32x4::zero()),
+        ACT_RELU6 => v.max(F32x4::zero()).min(F32x4::splat(6.0)),
+        _ => v,
+    }
+}
+
+#[cfg(test)]
+#[path = "conv_winograd_tests.rs"]
+mod tests;
