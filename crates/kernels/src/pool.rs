@@ -83,6 +83,13 @@ mod lanes {
         let take = v128_andnot(f32x4_eq(best.0, best.0), f32x4_le(v.0, best.0));
         (F32x4(v128_bitselect(v.0, best.0, take)), I32x4(v128_bitselect(idx.0, arg.0, take)))
     }
+
+    /// The value half of [`max_step`] (the same winner, so the same bits).
+    #[inline(always)]
+    pub fn max_value_step(best: F32x4, v: F32x4) -> F32x4 {
+        let take = v128_andnot(f32x4_eq(best.0, best.0), f32x4_le(v.0, best.0));
+        F32x4(v128_bitselect(v.0, best.0, take))
+    }
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -118,9 +125,14 @@ mod lanes {
         }
         (F32x4::new(b[0], b[1], b[2], b[3]), I32x4(a))
     }
+
+    #[inline(always)]
+    pub fn max_value_step(best: F32x4, v: F32x4) -> F32x4 {
+        max_step(best, I32x4([0; 4]), v, I32x4([0; 4])).0
+    }
 }
 
-use lanes::{max_step, I32x4};
+use lanes::{max_step, max_value_step, I32x4};
 
 /// The comparison of [`max_step`] for one value.
 #[inline(always)]
@@ -138,46 +150,106 @@ pub unsafe fn max_pool2d_forward(g: &Conv2dGeometry, x: *const f32, y: *mut f32,
     if !is_valid_pool(g) {
         return;
     }
-    let (c, w) = (g.in_c, g.in_w);
-    let with_arg = !argmax.is_null();
+    let c = g.in_c;
+    let pairs = g.k_h == 2 && g.k_w == 2 && g.stride_h == 2 && g.stride_w == 2;
     for_each_window(g, |out, first, rows, cols| {
-        let mut ch = 0;
-        while ch + 4 <= c {
-            let base = first * c + ch;
-            let mut best = F32x4::load(x.add(base));
-            let mut arg = I32x4::ramp(base as i32);
-            for i in 0..rows {
-                for j in 0..cols {
-                    let at = base + (i * w + j) * c;
-                    (best, arg) =
-                        max_step(best, arg, F32x4::load(x.add(at)), I32x4::ramp(at as i32));
-                }
-            }
-            best.store(y.add(out * c + ch));
-            if with_arg {
-                arg.store(argmax.add(out * c + ch));
-            }
-            ch += 4;
-        }
-        while ch < c {
-            let base = first * c + ch;
-            let (mut best, mut arg) = (*x.add(base), base);
-            for i in 0..rows {
-                for j in 0..cols {
-                    let at = base + (i * w + j) * c;
-                    if beats(*x.add(at), best) {
-                        best = *x.add(at);
-                        arg = at;
-                    }
-                }
-            }
-            *y.add(out * c + ch) = best;
-            if with_arg {
-                *argmax.add(out * c + ch) = arg as i32;
-            }
-            ch += 1;
+        let (yo, ao) =
+            (y.add(out * c), if argmax.is_null() { argmax } else { argmax.add(out * c) });
+        if pairs && rows == 2 && cols == 2 {
+            max_2x2(g, x, first * c, yo, ao);
+        } else {
+            max_window(g, x, first * c, rows, cols, yo, ao);
         }
     });
+}
+
+/// One output pixel of a whole 2×2 window whose first cell is x\[base\]: the four cells at
+/// constant offsets, and without argmax no index arithmetic at all (the bulk of a 2×2/2 pooling).
+#[inline(always)]
+unsafe fn max_2x2(g: &Conv2dGeometry, x: *const f32, base: usize, y: *mut f32, argmax: *mut i32) {
+    let (c, row) = (g.in_c, g.in_w * g.in_c);
+    let offsets = [0, c, row, row + c];
+    let mut ch = 0;
+    if argmax.is_null() {
+        while ch + 4 <= c {
+            let p = x.add(base + ch);
+            let mut best = F32x4::load(p);
+            for &o in &offsets[1..] {
+                best = max_value_step(best, F32x4::load(p.add(o)));
+            }
+            best.store(y.add(ch));
+            ch += 4;
+        }
+    } else {
+        while ch + 4 <= c {
+            let at = base + ch;
+            let mut best = F32x4::load(x.add(at));
+            let mut arg = I32x4::ramp(at as i32);
+            for &o in &offsets[1..] {
+                let v = F32x4::load(x.add(at + o));
+                (best, arg) = max_step(best, arg, v, I32x4::ramp((at + o) as i32));
+            }
+            best.store(y.add(ch));
+            arg.store(argmax.add(ch));
+            ch += 4;
+        }
+    }
+    if ch < c {
+        let arg_tail = if argmax.is_null() { argmax } else { argmax.add(ch) };
+        max_window(g, x, base + ch, 2, 2, y.add(ch), arg_tail);
+    }
+}
+
+/// The general window (clipped to `rows × cols` cells starting at x\[base\]) for the channels
+/// from the one at `base` to the end of the pixel; `y` and `argmax` point at that channel's outputs.
+#[inline(always)]
+unsafe fn max_window(
+    g: &Conv2dGeometry,
+    x: *const f32,
+    base: usize,
+    rows: usize,
+    cols: usize,
+    y: *mut f32,
+    argmax: *mut i32,
+) {
+    let (c, w) = (g.in_c, g.in_w);
+    let count = c - base % c;
+    let with_arg = !argmax.is_null();
+    let mut ch = 0;
+    while ch + 4 <= count {
+        let start = base + ch;
+        let mut best = F32x4::load(x.add(start));
+        let mut arg = I32x4::ramp(start as i32);
+        for i in 0..rows {
+            for j in 0..cols {
+                let at = start + (i * w + j) * c;
+                (best, arg) = max_step(best, arg, F32x4::load(x.add(at)), I32x4::ramp(at as i32));
+            }
+        }
+        best.store(y.add(ch));
+        if with_arg {
+            arg.store(argmax.add(ch));
+        }
+        ch += 4;
+    }
+    while ch < count {
+        let start = base + ch;
+        let (mut best, mut arg) = (*x.add(start), start);
+        for i in 0..rows {
+            for j in 0..cols {
+                let at = start + (i * w + j) * c;
+                if beats(*x.add(at), best) {
+                    best = *x.add(at);
+                    arg = at;
+                }
+            }
+        }
+        *y.add(ch) = best;
+        if with_arg {
+            *argmax.add(ch) = arg as i32;
+        }
+        ch += 1;
+    }
 }
 
 /// dx ← 0, then dx\[argmax\[i\]\] += dy\[i\] for i < `y_len`. Indices outside `0..x_len` are
