@@ -29,7 +29,10 @@ export * as io from './io/index.js';
 export { loadModel, type ModelArtifacts, saveModel } from './io/model-io.js';
 export type { ActivationIdentifier, ActivationName } from './layers/activations.js';
 export * as layers from './layers/index.js';
+export { type InputArgs, input } from './layers/input.js';
 export type { LossIdentifier, LossName } from './losses/losses.js';
+export type { FunctionalJSON, LayersModelJSON } from './model/base.js';
+export { Functional, type FunctionalArgs, model } from './model/functional.js';
 export {
   type CompileArgs,
   type FitArgs,
@@ -40,6 +43,7 @@ export {
 } from './model/model.js';
 export type { ModelJSON } from './model/sequential.js';
 export { modelFromJSON } from './model/serialize.js';
+export { GraphError, SymbolicTensor } from './model/symbolic.js';
 export { type Optimizer, type OptimizerIdentifier, optimizers } from './optimizers/optimizers.js';
 export { LearningRateSchedule, type SerializedSchedule, schedules } from './optimizers/schedules.js';
 export { setSeed } from './random.js';

@@ -12,9 +12,11 @@ import {
   type SeparableConv2DArgs,
 } from './conv.js';
 import { Dropout, type DropoutArgs, Flatten, Reshape } from './core.js';
+import { Cross, type CrossArgs } from './cross.js';
 import { ActivationLayer, Dense, type DenseArgs } from './dense.js';
 import { Embedding, type EmbeddingArgs } from './embedding.js';
 import type { LayerArgs } from './layer.js';
+import { Add, Average, Concatenate, type ConcatenateArgs, Maximum, Minimum, Multiply, Subtract } from './merge.js';
 import {
   BatchNormalization,
   type BatchNormalizationArgs,
@@ -36,9 +38,22 @@ export {
   type Size2,
 } from './conv.js';
 export { Dropout, type DropoutArgs, Flatten, Reshape } from './core.js';
+export { Cross, type CrossArgs } from './cross.js';
 export { ActivationLayer as Activation, Dense, type DenseArgs } from './dense.js';
 export { Embedding, type EmbeddingArgs } from './embedding.js';
+export { type InputArgs, InputLayer } from './input.js';
 export { Layer, type LayerArgs, type LayerWeight } from './layer.js';
+export {
+  Add,
+  Average,
+  Concatenate,
+  type ConcatenateArgs,
+  Maximum,
+  Merge,
+  Minimum,
+  Multiply,
+  Subtract,
+} from './merge.js';
 export {
   BatchNormalization,
   type BatchNormalizationArgs,
@@ -132,4 +147,44 @@ export function lstm(args: LSTMArgs): LSTM {
 /** Gated recurrent unit layer (Keras resetAfter form, gates z, r, h). */
 export function gru(args: GRUArgs): GRU {
   return new GRU(args);
+}
+
+/** Joins its inputs along `axis` (default -1, the last; the batch axis is 0). */
+export function concatenate(args: ConcatenateArgs = {}): Concatenate {
+  return new Concatenate(args);
+}
+
+/** Elementwise sum of its inputs (one shape). */
+export function add(args: LayerArgs = {}): Add {
+  return new Add(args);
+}
+
+/** Elementwise difference of its two inputs. */
+export function subtract(args: LayerArgs = {}): Subtract {
+  return new Subtract(args);
+}
+
+/** Elementwise product of its inputs. */
+export function multiply(args: LayerArgs = {}): Multiply {
+  return new Multiply(args);
+}
+
+/** Elementwise mean of its inputs. */
+export function average(args: LayerArgs = {}): Average {
+  return new Average(args);
+}
+
+/** Elementwise maximum of its inputs. */
+export function maximum(args: LayerArgs = {}): Maximum {
+  return new Maximum(args);
+}
+
+/** Elementwise minimum of its inputs. */
+export function minimum(args: LayerArgs = {}): Minimum {
+  return new Minimum(args);
+}
+
+/** Deep & Cross Network cross layer: x₀ ⊙ (x_l·W + b) + x_l, applied as `apply([x0, xl])` or `apply(x0)`. */
+export function cross(args: CrossArgs = {}): Cross {
+  return new Cross(args);
 }

@@ -1,6 +1,7 @@
 import { fmtShape, ShapeError, ValueError } from '../errors.js';
 import type { Initializer } from '../initializers/initializers.js';
 import type { Regularizer } from '../regularizers/regularizers.js';
+import { applyLayer, type SymbolicTensor } from '../model/symbolic.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 /** Options every layer takes. */
@@ -169,6 +170,14 @@ export abstract class Layer {
    */
   backwardMulti(ctx: StepContext, dys: readonly number[], batch: number, needDx: boolean): number[] {
     return [this.backward(ctx, dys[0] as number, batch, needDx)];
+  }
+
+  /**
+   * Calls the layer on symbolic tensors (functional API, as tfjs `layer.apply`): builds it for
+   * their shapes and returns its output (an array for layers with several outputs).
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
+    return applyLayer(this, inputs);
   }
 
   /** The layer's options, for toJSON (without name/trainable/inputShape, added by the model). */

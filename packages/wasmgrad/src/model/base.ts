@@ -80,7 +80,7 @@ export abstract class ModelBase {
   protected abstract buildLayers(): void;
 
   /** The topology as JSON (layer classes and their options); weights via getWeights/save. */
-  abstract toJSON(): ModelJSON;
+  abstract toJSON(): LayersModelJSON;
 
   /** Every weight, in layer order. */
   get weights(): LayerWeight[] {
