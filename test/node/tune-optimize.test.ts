@@ -299,8 +299,17 @@ describe('Bayesian search quality (reduced; the 10-seed version is bench/tune.mj
 
   it('Hartmann-6: within 1% of the range in ≤ 90 evaluations, where random search needs millions', async () => {
     const target = H6.fStar + 0.01 * (H6.fMax - H6.fStar);
-    const study = await tune.optimize({ space: h6Space, objective: hartmann6, seed: 1, maxTrials: 90 });
+    const study = await tune.optimize({
+      space: h6Space,
+      objective: hartmann6,
+      seed: 1,
+      maxTrials: 90,
+      onTrial: (t, s) => {
+        if ((t.value as number) <= target) s.stop();
+      },
+    });
     const n = evaluationsTo(study, target);
+    expect(study.trials.length).toBe(n); // study.stop() started no further trial
     console.log(`Hartmann-6 1%: Bayesian ${n} evaluations (seed 1), best ${study.best?.value}`);
     expect(n).toBeLessThanOrEqual(90);
     // Random search: no sample of 200k reaches the target (the volume fraction is ~5e-8).

@@ -219,15 +219,16 @@ export async function optimize(args: OptimizeArgs): Promise<Study> {
 
   const todo: number[] = [];
   for (let n = 0; n < maxTrials; n++) if (!study.trial(n)) todo.push(n);
+  study.clearStop();
   for (const n of todo) {
     // Wait until every trial numbered ≤ n − parallel has finished (see the module comment).
     for (;;) {
-      if (failure) break;
+      if (failure || study.stopped) break;
       const blocking = [...running.entries()].filter(([m]) => m <= n - parallel).map(([, p]) => p);
       if (blocking.length === 0 && running.size < parallel) break;
       await Promise.race(blocking.length > 0 ? blocking : running.values());
     }
-    if (failure) break;
+    if (failure || study.stopped) break;
     // Only Bayesian proposals look at other trials (random and grid ones stay O(1) per trial).
     const guided = sampler.method === 'bayesian' && n >= sampler.initialTrials;
     const pending: Float64Array[] = [];

@@ -63,6 +63,7 @@ export class Study {
   readonly initialTrials: number | undefined;
   readonly gridPoints: number | undefined;
   private readonly byNumber = new Map<number, Trial>();
+  private stopRequested = false;
 
   constructor(options: StudyOptions, op = 'tune.study') {
     if (!options || typeof options !== 'object') throw new ValueError(op, 'expects { space, direction, method, seed }');
@@ -75,6 +76,24 @@ export class Study {
     this.seed = options.seed ?? 0;
     this.initialTrials = options.initialTrials;
     this.gridPoints = options.gridPoints;
+  }
+
+  /**
+   * Asks a running `optimize` to start no more trials (those running finish and are recorded), as
+   * Optuna's `study.stop()`; call it from `onTrial`, e.g. once a target value is reached.
+   */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  /** True after {@link Study.stop}, until an optimize call starts with this study again. */
+  get stopped(): boolean {
+    return this.stopRequested;
+  }
+
+  /** Clears a stop request (optimize does this when it starts). */
+  clearStop(): void {
+    this.stopRequested = false;
   }
 
   /** The finished trials, by number. */
