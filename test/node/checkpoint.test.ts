@@ -13,9 +13,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '../../packages/wasmgrad/src/index.js';
 import {
   type CheckpointFileOps,
+  checkpointStore,
   decodeCheckpoint,
   encodeCheckpoint,
   FileCheckpointStore,
+  type IndexedDbApi,
+  IndexedDbCheckpointStore,
   nodeCheckpointFileOps,
 } from '../../packages/wasmgrad/src/io/checkpoint.js';
 import { encodeSafetensors } from '../../packages/wasmgrad/src/io/safetensors.js';
@@ -257,6 +260,49 @@ describe('atomic generations on disk', () => {
     await expect(wg.loadCheckpoint(path)).rejects.toThrow(wg.FormatError);
     await expect(wg.loadCheckpoint(join(dir, 'none.wgckpt'))).resolves.toBeUndefined();
     model.dispose();
+  });
+});
+
+describe('IndexedDB store (browsers)', () => {
+  /** The io/indexeddb.ts contract in memory: one record per name with current and previous generations. */
+  function fakeIdb(): IndexedDbApi & { records: Map<string, { current: Uint8Array; previous?: Uint8Array }> } {
+    const records = new Map<string, { current: Uint8Array; previous?: Uint8Array }>();
+    const key = (store: string, name: string) => `${store}/${name}`;
+    return {
+      records,
+      save: async (name, bytes, store) => {
+        const old = records.get(key(store, name));
+        records.set(key(store, name), { current: bytes.slice(), ...(old ? { previous: old.current } : {}) });
+      },
+      load: async (name, generation, store) => {
+        const r = records.get(key(store, name));
+        const bytes = generation === 'previous' ? r?.previous : r?.current;
+        if (!bytes) throw new wg.ValueError('load', `nothing under ${name}`);
+        return { bytes };
+      },
+      list: async (store) =>
+        [...records.keys()].filter((k) => k.startsWith(`${store}/`)).map((k) => ({ name: k.slice(store.length + 1) })),
+      remove: async (name, store) => {
+        records.delete(key(store, name));
+      },
+    };
+  }
+
+  it('keeps generations in one record, resumes a backup from it, and is chosen by indexeddb:// names', async () => {
+    const idb = fakeIdb();
+    const store = new IndexedDbCheckpointStore('run-1', idb);
+    expect(await store.read()).toBeUndefined();
+    await wg.saveCheckpoint(store, { weights: [], logs: { gen: 1 } });
+    await wg.saveCheckpoint(store, { weights: [], logs: { gen: 2 } });
+    expect((await wg.loadCheckpoint(store))?.logs?.gen).toBe(2);
+    expect(decodeCheckpoint(idb.records.get('checkpoints/run-1')?.previous as Uint8Array).logs?.gen).toBe(1);
+    await store.remove();
+    expect(idb.records.size).toBe(0);
+    await store.remove(); // removing nothing is fine
+    expect(checkpointStore('indexeddb://x')).toBeInstanceOf(IndexedDbCheckpointStore);
+    expect(wg.callbacks.backupAndRestore({ backupDir: 'indexeddb://y' }).store.name).toBe('indexeddb://y');
+    // Node has no IndexedDB: a typed error, not a crash.
+    await expect(wg.loadCheckpoint('indexeddb://x')).rejects.toThrow(/IndexedDB is not available/);
   });
 });
 

@@ -77,7 +77,7 @@ abstract class CheckpointCallback implements Callback {
 
 /** Options of {@link backupAndRestore}, as in Keras. */
 export interface BackupAndRestoreArgs {
-  /** Directory of the backup file (Node/Deno), or a store (e.g. MemoryCheckpointStore). */
+  /** Directory of the backup file (Node/Deno), `indexeddb://name` (browsers), or a store. */
   backupDir: string | CheckpointStore;
   /** 'epoch' (default) or every this many batches. */
   saveFreq?: SaveFreq;
@@ -112,7 +112,10 @@ export class BackupAndRestore extends CheckpointCallback {
     const dir = args.backupDir;
     if (typeof dir === 'string') {
       if (dir === '') throw new ValueError(op, 'backupDir must be a non-empty path');
-      this.store = new FileCheckpointStore(`${dir.replace(/\/+$/, '')}/${BACKUP_FILE}`);
+      // indexeddb://name keeps the backup under that name; a directory gets the backup file.
+      this.store = dir.startsWith('indexeddb://')
+        ? checkpointStore(dir, op)
+        : new FileCheckpointStore(`${dir.replace(/\/+$/, '')}/${BACKUP_FILE}`);
     } else {
       this.store = checkpointStore(dir, op);
     }
@@ -159,7 +162,7 @@ export class BackupAndRestore extends CheckpointCallback {
 /** Options of {@link modelCheckpoint}, as in Keras. */
 export interface ModelCheckpointArgs {
   /**
-   * File path (Node/Deno), formatted at each save with `{epoch}` (1-based; `{epoch:02d}` pads),
+   * File path (Node/Deno) or `indexeddb://name` (browsers), formatted at each save with `{epoch}` (1-based; `{epoch:02d}` pads),
    * `{batch}` and logged values (`{val_loss:.4f}`); or a store. Each path keeps its previous
    * generation as `<path>.prev`.
    */
@@ -273,7 +276,7 @@ export class ModelCheckpoint extends CheckpointCallback {
     const path = formatCheckpointPath(this.target, { ...logs, epoch: this.epoch + 1, batch }, this.op);
     let store = this.stores.get(path);
     if (!store) {
-      store = new FileCheckpointStore(path);
+      store = checkpointStore(path, this.op);
       this.stores.set(path, store);
     }
     return store;

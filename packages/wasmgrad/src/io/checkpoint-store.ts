@@ -7,6 +7,7 @@
  * previous generation in place (reading falls back to `<path>.prev` when `<path>` is missing).
  */
 import { ValueError } from '../errors.js';
+import { idbList, idbLoad, idbRemove, idbSave } from './indexeddb.js';
 
 /** Somewhere to keep the latest checkpoint and the generation before it. */
 export interface CheckpointStore {
@@ -175,8 +176,52 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 }
 
-/** A store from a file path, or the store itself. */
+/** The IndexedDB functions a browser store uses (io/indexeddb.ts; replaceable in tests). */
+export interface IndexedDbApi {
+  save(name: string, bytes: Uint8Array, store: string): Promise<unknown>;
+  load(name: string, generation: 'current' | 'previous', store: string): Promise<{ bytes: Uint8Array }>;
+  list(store: string): Promise<{ name: string; previous?: unknown }[]>;
+  remove(name: string, store: string): Promise<void>;
+}
+
+const IDB_CHECKPOINT_STORE = 'checkpoints';
+const idbApi: IndexedDbApi = { save: idbSave, load: idbLoad, list: idbList, remove: idbRemove };
+
+/**
+ * A checkpoint under `name` in IndexedDB (browsers and their workers; `indexeddb://name`): each
+ * write replaces the current generation and keeps the old one as the previous, in one transaction.
+ */
+export class IndexedDbCheckpointStore implements CheckpointStore {
+  readonly name: string;
+  constructor(
+    readonly key: string,
+    private readonly api: IndexedDbApi = idbApi,
+  ) {
+    if (typeof key !== 'string' || key === '')
+      throw new ValueError('checkpoint', 'an IndexedDB name must be non-empty');
+    this.name = `indexeddb://${key}`;
+  }
+  async write(bytes: Uint8Array): Promise<void> {
+    await this.api.save(this.key, bytes, IDB_CHECKPOINT_STORE);
+  }
+  async read() {
+    const found = (await this.api.list(IDB_CHECKPOINT_STORE)).find((r) => r.name === this.key);
+    if (!found) return undefined;
+    return { bytes: (await this.api.load(this.key, 'current', IDB_CHECKPOINT_STORE)).bytes, file: this.name };
+  }
+  async remove(): Promise<void> {
+    const found = (await this.api.list(IDB_CHECKPOINT_STORE)).some((r) => r.name === this.key);
+    if (found) await this.api.remove(this.key, IDB_CHECKPOINT_STORE);
+  }
+}
+
+const IDB_PREFIX = 'indexeddb://';
+
+/** A store from a file path or `indexeddb://name`, or the store itself. */
 export function checkpointStore(target: string | CheckpointStore, op = 'checkpoint'): CheckpointStore {
+  if (typeof target === 'string' && target.startsWith(IDB_PREFIX)) {
+    return new IndexedDbCheckpointStore(target.slice(IDB_PREFIX.length));
+  }
   if (typeof target === 'string') return new FileCheckpointStore(target);
   if (target && typeof target === 'object' && typeof (target as CheckpointStore).write === 'function') return target;
   throw new ValueError(op, `expected a file path or a checkpoint store, got ${JSON.stringify(target)}`);

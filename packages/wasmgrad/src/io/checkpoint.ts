@@ -22,6 +22,8 @@ export {
   type CheckpointStore,
   checkpointStore,
   FileCheckpointStore,
+  type IndexedDbApi,
+  IndexedDbCheckpointStore,
   MemoryCheckpointStore,
   nodeCheckpointFileOps,
 } from './checkpoint-store.js';
