@@ -90,10 +90,10 @@ export const BACKUP_FILE = 'backup.wgckpt';
 
 /**
  * Keras `BackupAndRestore`: writes a backup at the end of every epoch (and, with an integer
- * `saveFreq`, also every that many batches);
- * when fit starts and a backup exists, restores weights and optimizer state and resumes at the
- * backup's epoch and batch with its step counter and seed (the seed passed to the resumed fit is
- * ignored). An interrupted fit (a thrown error, a killed process) keeps the backup; a fit that ends
+ * `saveFreq`, also every that many batches); when fit starts and a backup exists, restores weights
+ * and optimizer state and resumes at the backup's epoch and batch with its step counter and seed
+ * (the seed passed to the resumed fit is ignored; its other arguments must be the interrupted
+ * fit's, and the model must be built with the same dropout seeds, e.g. after the same setSeed). An interrupted fit (a thrown error, a killed process) keeps the backup; a fit that ends
  * normally deletes it unless `deleteCheckpoint` is false. Callback state (earlyStopping's patience)
  * and the partial epoch's logs are not part of the backup: the resumed epoch's loss averages the
  * resumed batches only.
