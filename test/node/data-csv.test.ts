@@ -1,5 +1,7 @@
 /** CSV: RFC 4180 corner cases, typed columns, one-hot, schemas, sources, streaming, hostile files. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -343,7 +345,7 @@ describe('readCsv (eager)', () => {
       `${','.repeat(500_000)}\n`,
       {},
       wg.FormatError,
-      /500001 columns, over the maxColumns cap of 100000/,
+      /line 1: more than 100000 fields \(set maxColumns to allow more\)/,
     ],
     ['a bad delimiter', 'a\n1\n', { delimiter: '"' }, wg.ValueError, /delimiter must be one character/],
   ])('rejects %s with a typed error naming the line, column and value', async (_name, text, config, type, message) => {
@@ -436,6 +438,30 @@ describe('CSV sources and streaming', () => {
     }
     want.x.dispose();
     want.y?.dispose();
+  });
+
+  it('streams an http URL in chunks; HTTP errors are typed', async () => {
+    const body = IRIS_LIKE.repeat(1).replace(/\n$/, '');
+    const server = createServer((req, res) => {
+      if (req.url !== '/iris.csv') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/csv' });
+      // Two writes: the body arrives in pieces.
+      res.write(body.slice(0, 20));
+      setTimeout(() => res.end(body.slice(20)), 10);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const ds = wg.data.csv(`http://127.0.0.1:${port}/iris.csv`, config);
+      expect(await ds.columnNames()).toEqual(['sepal', 'petal', 'color=blue', 'color=green', 'color=red']);
+      expect((await ds.toArray()).map((r) => r.ys?.[0])).toEqual([0, 0, 2, 1]);
+      await expect(wg.data.readCsv(`http://127.0.0.1:${port}/missing.csv`)).rejects.toThrow(/HTTP 404/);
+    } finally {
+      server.close();
+    }
   });
 
   it('a Response streams once, with a schema; without one it asks for it', async () => {

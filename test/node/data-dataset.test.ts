@@ -27,6 +27,9 @@ describe('Dataset', () => {
     ]);
     expect(await ds.repeat().take(12).toArray()).toEqual([...range(10), 0, 1]);
     expect(await wg.data.array([]).repeat().take(5).toArray()).toEqual([]);
+    const both = ds.take(2).concatenate(wg.data.array([7, 8]));
+    expect([both.size, await both.toArray()]).toEqual([4, [0, 1, 7, 8]]);
+    expect(ds.prefetch(4)).toBe(ds);
     // Re-iterable: every pass starts over.
     expect(await ds.toArray()).toEqual(await ds.toArray());
     expect(() => ds.take(-1)).toThrow(wg.ValueError);

@@ -23,12 +23,17 @@ export interface CsvParseOptions {
   delimiter?: string;
   /** Largest record, in characters (default 1,048,576). */
   maxRecordLength?: number;
+  /** Most fields in one record (default 100,000). */
+  maxColumns?: number;
   /** Names the source in errors (default 'csv'). */
   name?: string;
 }
 
 /** Default cap on one record's length in characters (1 MiB). */
 export const CSV_MAX_RECORD_LENGTH = 1 << 20;
+
+/** Default cap on the fields of one record (the columns of a file). */
+export const CSV_MAX_COLUMNS = 100_000;
 
 const QUOTE = 34;
 const LF = 10;
@@ -48,7 +53,11 @@ export function parseOptions(options: CsvParseOptions): Required<CsvParseOptions
   if (!Number.isSafeInteger(maxRecordLength) || maxRecordLength < 1) {
     throw new ValueError('csv', `maxRecordLength must be a positive integer, got ${maxRecordLength}`);
   }
-  return { delimiter, maxRecordLength, name: options.name ?? 'csv' };
+  const maxColumns = options.maxColumns ?? CSV_MAX_COLUMNS;
+  if (!Number.isSafeInteger(maxColumns) || maxColumns < 1) {
+    throw new ValueError('csv', `maxColumns must be a positive integer, got ${maxColumns}`);
+  }
+  return { delimiter, maxRecordLength, maxColumns, name: options.name ?? 'csv' };
 }
 
 /** One scanned record: its fields, where the next starts, and the line breaks it consumed. */
@@ -82,7 +91,7 @@ export async function* parseCsvGroups(
   chunks: AsyncIterable<string> | Iterable<string>,
   options: CsvParseOptions = {},
 ): AsyncGenerator<CsvRecord[]> {
-  const { delimiter, maxRecordLength: cap, name } = parseOptions(options);
+  const { delimiter, maxRecordLength: cap, maxColumns, name } = parseOptions(options);
   const delim = delimiter.charCodeAt(0);
   const op = `csv:${name}`;
   let buf = '';
@@ -126,7 +135,7 @@ export async function* parseCsvGroups(
         yield group;
         group = [];
       }
-      const more = pos >= buf.length ? 'more' : scanRecord(buf, pos, final, delim, cap, line, fail);
+      const more = pos >= buf.length ? 'more' : scanRecord(buf, pos, final, delim, cap, maxColumns, line, fail);
       if (more === 'more') {
         if (group.length > 0) {
           yield group;
@@ -161,6 +170,7 @@ function scanRecord(
   final: boolean,
   delim: number,
   cap: number,
+  maxColumns: number,
   line: number,
   fail: (msg: string, lineNo: number) => never,
 ): Scanned | 'more' {
@@ -170,6 +180,10 @@ function scanRecord(
   let i = pos;
   let lines = 0;
   let quotedFirst = false;
+  // Called before a delimiter opens another field: stops a line of a million commas early.
+  const tooWide = (): void => {
+    if (fields.length >= maxColumns) fail(`more than ${maxColumns} fields (set maxColumns to allow more)`, line);
+  };
   const tooLong = (): never =>
     fail(`record longer than the ${cap}-character cap (set maxRecordLength to allow longer records)`, line);
   for (;;) {
@@ -214,6 +228,7 @@ function scanRecord(
       }
       const c = buf.charCodeAt(i);
       if (c === delim) {
+        tooWide();
         i++;
         continue;
       }
@@ -241,6 +256,7 @@ function scanRecord(
     }
     fields.push(buf.slice(i, j));
     if (buf.charCodeAt(j) === delim) {
+      tooWide();
       i = j + 1;
       continue;
     }

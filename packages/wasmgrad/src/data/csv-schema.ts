@@ -40,8 +40,6 @@ export interface CsvSchemaConfig {
   unknownCategory?: 'error' | 'other';
   /** Most distinct values a categorical column may have (default 1000). */
   maxCategories?: number;
-  /** Most columns a file may have (default 100,000): bounds the per-column bookkeeping. */
-  maxColumns?: number;
   /** A schema from an earlier read (e.g. the training file): no inference, its categories are used. */
   schema?: CsvSchema;
 }
@@ -70,9 +68,6 @@ export interface CsvSchema {
   missing: 'error' | number;
   naValues: string[];
 }
-
-/** Default cap on the number of columns. */
-export const MAX_COLUMNS = 100_000;
 
 /**
  * Characters of distinct categorical values kept while learning a schema, over all columns
@@ -107,10 +102,6 @@ export function columnNamesOf(
       op,
       `columnNames has ${config.columnNames.length} names but the header (line ${header.line}) has ${header.fields.length} columns`,
     );
-  }
-  const maxColumns = config.maxColumns ?? MAX_COLUMNS;
-  if (names.length > maxColumns) {
-    throw new FormatError(op, `${names.length} columns, over the maxColumns cap of ${maxColumns}`);
   }
   const seen = new Set<string>();
   names.forEach((n, i) => {

@@ -271,6 +271,25 @@ export class Dataset<T> implements AsyncIterable<T> {
     }, size);
   }
 
+  /** This dataset's elements followed by `other`'s (tfjs `concatenate`). */
+  concatenate(other: Dataset<T>): Dataset<T> {
+    if (!(other instanceof Dataset)) throw new ValueError('concatenate', 'expects a Dataset');
+    const [a, b] = [this.chunks, other.chunks];
+    const size = this.size === null || other.size === null ? null : this.size + other.size;
+    return new Dataset(async function* () {
+      yield* { [Symbol.asyncIterator]: a };
+      yield* { [Symbol.asyncIterator]: b };
+    }, size);
+  }
+
+  /**
+   * tfjs `prefetch`, accepted for compatibility: elements already travel in chunks read ahead of
+   * the consumer, so this returns the dataset unchanged.
+   */
+  prefetch(_bufferSize?: number): Dataset<T> {
+    return this;
+  }
+
   /** Calls `fn` on every element in order. */
   async forEachAsync(fn: (value: T) => void | Promise<void>): Promise<void> {
     for await (const v of this) await fn(v);

@@ -13,6 +13,7 @@ export {
   readCsv,
 } from './csv.js';
 export {
+  CSV_MAX_COLUMNS,
   CSV_MAX_RECORD_LENGTH,
   type CsvParseOptions,
   type CsvRecord,
