@@ -119,6 +119,22 @@ describe('fitDataset', () => {
     y.dispose();
   });
 
+  it('accepts a batched CSV dataset directly', async () => {
+    const rows = Array.from(
+      { length: 60 },
+      (_, i) => `${Math.cos((2 * Math.PI * (i % 3)) / 3)},${Math.sin((2 * Math.PI * (i % 3)) / 3)},c${i % 3}`,
+    );
+    const ds = wg.data.csv(`a,b,label\n${rows.join('\n')}\n`, { columnConfigs: { label: { isLabel: true } } });
+    const model = classifier(5, 2, 3);
+    const before = wg.memory().numTensors;
+    const h = await model.fitDataset(ds.batch(20), { epochs: 30 });
+    expect(h.history.loss?.[29]).toBeLessThan((h.history.loss?.[0] as number) / 2);
+    expect(wg.memory().numTensors).toBe(before);
+    const noLabel = wg.data.csv('a,b\n1,2\n');
+    await expect(model.fitDataset(noLabel.batch(1))).rejects.toThrow(/batch 0 is not \{xs, ys\} tensors/);
+    expect(wg.memory().numTensors).toBe(before);
+  });
+
   it('bad datasets give typed errors and free their batches', async () => {
     const model = classifier(1, 2, 3);
     const before = wg.memory().numTensors;

@@ -16,8 +16,12 @@ export interface DatasetTrainable {
   stopTraining: boolean;
 }
 
-/** A batch as fitDataset accepts it: `{xs, ys}` (what `.batch(n)` makes of `{xs, ys}` rows) or `[xs, ys]`. */
-export type TrainingBatch = { xs: Tensor; ys: Tensor } | [Tensor, Tensor];
+/**
+ * A batch as fitDataset accepts it: `{xs, ys}` (what `.batch(n)` makes of `{xs, ys}` rows) or
+ * `[xs, ys]`. `ys` is optional in the type only so that batched CSV rows (whose `ys` exists when the
+ * file has a label column) type-check; a batch without it is a ValueError.
+ */
+export type TrainingBatch = { xs: Tensor; ys?: Tensor } | [Tensor, Tensor];
 
 /** Options of {@link fitDataset} (tfjs `ModelFitDatasetArgs`). */
 export interface FitDatasetArgs {
