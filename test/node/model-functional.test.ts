@@ -1,0 +1,242 @@
+/**
+ * The functional API: wg.input, layer.apply, wg.model. A graph whose tensors feed several layers
+ * (gradients summed) against f64 finite differences; a functional chain equal to a Sequential
+ * model (same weights → bit-equal predictions, gradients and training); save/load and
+ * toJSON/modelFromJSON round trips with equal predictions; typed errors for malformed graphs.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as wg from '../../packages/wasmgrad/src/index.js';
+import { checkModelGradients, concatLast, dense, type F64, merge } from '../shared/functional-ref.js';
+
+type Sym = wg.SymbolicTensor;
+
+beforeAll(async () => {
+  await wg.ready();
+});
+
+const data = (rows: number, cols: number, seed: number) => {
+  wg.setSeed(seed);
+  return wg.randomNormal([rows, cols]);
+};
+
+describe('graph execution', () => {
+  it('a branch-and-merge graph with a tensor feeding three layers: gradients match finite differences', () => {
+    // x → h = tanh(dense) ; r = tanh(dense(h)) ; s = add(h, r) ; c = concat(s, h, x) ; out = dense(c)
+    const x = wg.input({ shape: [3] });
+    const h = wg.layers.dense({ units: 4, activation: 'tanh' }).apply(x) as Sym;
+    const r = wg.layers.dense({ units: 4, activation: 'tanh' }).apply(h) as Sym;
+    const s = wg.layers.add().apply([h, r]) as Sym;
+    const c = wg.layers.concatenate().apply([s, h, x]) as Sym;
+    const out = wg.layers.dense({ units: 2 }).apply(c) as Sym;
+    const model = wg.model({ inputs: x, outputs: out });
+    expect(model.layers.map((l) => l.className)).toEqual([
+      'InputLayer',
+      'Dense',
+      'Dense',
+      'Add',
+      'Concatenate',
+      'Dense',
+    ]);
+    const forward = (w: F64[], xv: F64) => {
+      const hv = dense(xv, w[0] as F64, w[1] as F64, 3, 'tanh');
+      const rv = dense(hv, w[2] as F64, w[3] as F64, 4, 'tanh');
+      const cv = concatLast([merge('add', [hv, rv]), hv, xv], [4, 4, 3]);
+      return dense(cv, w[4] as F64, w[5] as F64, 11);
+    };
+    expect(checkModelGradients(model, forward, 6, 5)).toBe(16 + 20 + 24);
+  });
+
+  it('an input used directly by two layers and an identity path', () => {
+    const x = wg.input({ shape: [3] });
+    const a = wg.layers.dense({ units: 3, activation: 'tanh' }).apply(x) as Sym;
+    const out = wg.layers.dense({ units: 1 }).apply(wg.layers.multiply().apply([a, x]) as Sym) as Sym;
+    const model = wg.model({ inputs: x, outputs: out });
+    const forward = (w: F64[], xv: F64) =>
+      dense(merge('multiply', [dense(xv, w[0] as F64, w[1] as F64, 3, 'tanh'), xv]), w[2] as F64, w[3] as F64, 3);
+    checkModelGradients(model, forward, 4, 9);
+  });
+
+  it('a functional chain equals the Sequential model with the same weights, bit for bit', async () => {
+    const seq = wg.sequential([
+      wg.layers.dense({ units: 8, activation: 'relu', inputShape: [5] }),
+      wg.layers.dropout({ rate: 0.25, seed: 7 }),
+      wg.layers.dense({ units: 3, activation: 'softmax' }),
+    ]);
+    const x = wg.input({ shape: [5] });
+    let h = wg.layers.dense({ units: 8, activation: 'relu' }).apply(x) as Sym;
+    h = wg.layers.dropout({ rate: 0.25, seed: 7 }).apply(h) as Sym;
+    const fn = wg.model({ inputs: x, outputs: wg.layers.dense({ units: 3, activation: 'softmax' }).apply(h) as Sym });
+    fn.setWeights(seq.getWeights());
+    for (const m of [seq, fn])
+      m.compile({
+        optimizer: wg.optimizers.adam({ learningRate: 0.01 }),
+        loss: 'categoricalCrossentropy',
+        metrics: ['accuracy'],
+      });
+    const xs = data(40, 5, 3);
+    const labels = wg.tensor(
+      Array.from({ length: 40 }, (_, i) => [i % 3 === 0 ? 1 : 0, i % 3 === 1 ? 1 : 0, i % 3 === 2 ? 1 : 0]).flat(),
+      [40, 3],
+    );
+    expect(Array.from(fn.predict(xs).dataSync())).toEqual(Array.from(seq.predict(xs).dataSync()));
+    const gs = seq.lossAndGradients(xs, labels);
+    const gf = fn.lossAndGradients(xs, labels);
+    expect(gf.loss).toBe(gs.loss);
+    gs.grads.forEach((g, i) => {
+      expect(Array.from((gf.grads[i] as wg.Tensor).dataSync())).toEqual(Array.from(g.dataSync()));
+    });
+    const hs = await seq.fit(xs, labels, { epochs: 3, batchSize: 8, seed: 42, validationSplit: 0.25 });
+    const hf = await fn.fit(xs, labels, { epochs: 3, batchSize: 8, seed: 42, validationSplit: 0.25 });
+    expect(hf.history).toEqual(hs.history);
+    expect(fn.evaluate(xs, labels)).toEqual(seq.evaluate(xs, labels));
+    expect(fn.trainOnBatch(xs, labels)).toBe(seq.trainOnBatch(xs, labels));
+    const fw = fn.getWeights();
+    for (const [i, w] of seq.getWeights().entries()) {
+      expect(Array.from((fw[i] as wg.Tensor).dataSync())).toEqual(Array.from(w.dataSync()));
+    }
+  });
+});
+
+describe('serialization', () => {
+  const dcn = () => {
+    const x = wg.input({ shape: [6], name: 'features' });
+    const c1 = wg.layers.cross({ name: 'cross_a' }).apply(x) as Sym;
+    const c2 = wg.layers.cross({ projectionDim: 2, useBias: false }).apply([x, c1]) as Sym;
+    const d = wg.layers.dense({ units: 5, activation: 'relu' }).apply(x) as Sym;
+    const cat = wg.layers.concatenate().apply([c2, d]) as Sym;
+    const out = wg.layers.dense({ units: 1, activation: 'sigmoid' }).apply(cat) as Sym;
+    return wg.model({ inputs: x, outputs: out, name: 'dcn' });
+  };
+
+  it('save → loadModel gives the same graph, weights and predictions; it trains on', async () => {
+    const model = dcn();
+    model.compile({ optimizer: 'adam', loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+    const xs = data(32, 6, 8);
+    const ys = wg.tensor(
+      Array.from({ length: 32 }, (_, i) => i % 2),
+      [32, 1],
+    );
+    await model.fit(xs, ys, { epochs: 2, batchSize: 8, seed: 1 });
+    const saved = await model.save();
+    const loaded = await wg.loadModel(saved);
+    expect(loaded).toBeInstanceOf(wg.Functional);
+    expect(loaded.toJSON()).toEqual(model.toJSON());
+    expect(Array.from(loaded.predict(xs).dataSync())).toEqual(Array.from(model.predict(xs).dataSync()));
+    loaded.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
+    const h = await loaded.fit(xs, ys, { epochs: 2, batchSize: 8 });
+    expect(h.history.loss?.every(Number.isFinite)).toBe(true);
+    const text = loaded.summary(() => {});
+    expect(text).toMatch(/cross_a \(Cross\)\s+\[null,6\]\s+42\s+features\[0\]\[0\]/);
+  });
+
+  it('toJSON is the Keras layout and modelFromJSON (object or string, className Model too) rebuilds it', () => {
+    const model = dcn();
+    const json = model.toJSON();
+    expect(json.className).toBe('Functional');
+    expect(json.config.inputLayers).toEqual([['features', 0, 0]]);
+    const c2 = json.config.layers[2];
+    expect(c2?.inboundNodes).toEqual([
+      [
+        ['features', 0, 0, {}],
+        ['cross_a', 0, 0, {}],
+      ],
+    ]);
+    const fromString = wg.modelFromJSON(JSON.stringify(json));
+    expect(fromString).toBeInstanceOf(wg.Functional);
+    const asModel = wg.modelFromJSON({ ...json, className: 'Model' } as unknown as wg.FunctionalJSON);
+    fromString.setWeights(model.getWeights());
+    asModel.setWeights(model.getWeights());
+    const xs = data(4, 6, 2);
+    expect(Array.from(fromString.predict(xs).dataSync())).toEqual(Array.from(model.predict(xs).dataSync()));
+    expect(asModel.countParams()).toBe(model.countParams());
+  });
+});
+
+describe('bad graphs → typed errors', () => {
+  const base = () => {
+    const x = wg.input({ shape: [3], name: 'in' });
+    const h = wg.layers.dense({ units: 2, name: 'h' }).apply(x) as Sym;
+    const o = wg.layers.dense({ units: 1, name: 'o' }).apply(h) as Sym;
+    return wg.model({ inputs: x, outputs: o }).toJSON();
+  };
+  type Entry = { name: string; className: string; config: { name: string }; inboundNodes: unknown[] };
+  const edit = (f: (layers: Entry[]) => void) => {
+    const json = JSON.parse(JSON.stringify(base()));
+    f(json.config.layers);
+    return json;
+  };
+  const inbound = (i: number, nodes: unknown[]) =>
+    edit((l) => {
+      (l[i] as Entry).inboundNodes = nodes;
+    });
+
+  it('modelFromJSON rejects unknown references, cycles, duplicate names, repeated calls and bad refs', () => {
+    const duplicate = edit((l) => {
+      (l[2] as Entry).name = 'h';
+      (l[2] as Entry).config.name = 'h';
+    });
+    const cases: [unknown, RegExp][] = [
+      [inbound(2, [[['nowhere', 0, 0, {}]]]), /layer 'o' refers to unknown layer 'nowhere'/],
+      [inbound(1, [[['o', 0, 0, {}]]]), /cycle: (h → o → h|o → h → o)/],
+      [inbound(1, [[['h', 0, 0, {}]]]), /cycle: h → h/],
+      [duplicate, /duplicate layer name 'h'/],
+      [inbound(2, [[['h', 0, 0]], [['in', 0, 0]]]), /'o' is called 2 times/],
+      [inbound(2, [[['h', 1, 0]]]), /refers to call 1 of layer 'h'/],
+      [inbound(2, [[['h', 0, 5]]]), /asks for output 5 of layer 'h', which has 1/],
+      [inbound(2, [[['h', '0', 0]]]), /must be \[layerName, nodeIndex, tensorIndex\]/],
+      [inbound(2, []), /'o' has no inbound node/],
+      [inbound(0, [[['h', 0, 0]]]), /InputLayer 'in' cannot have inbound nodes/],
+    ];
+    for (const [json, message] of cases) {
+      expect(() => wg.modelFromJSON(json as wg.FunctionalJSON)).toThrow(wg.GraphError);
+      expect(() => wg.modelFromJSON(json as wg.FunctionalJSON)).toThrow(message);
+    }
+    const unknownClass = edit((l) => {
+      (l[2] as Entry).className = 'Lambda';
+    });
+    expect(() => wg.modelFromJSON(unknownClass)).toThrow(/unknown class 'Lambda'/);
+    const proto = edit((l) => {
+      (l[2] as Entry).className = '__proto__';
+    });
+    expect(() => wg.modelFromJSON(proto)).toThrow(/unknown class '__proto__'/);
+    const badOut = JSON.parse(JSON.stringify(base()));
+    badOut.config.outputLayers = [['ghost', 0, 0]];
+    expect(() => wg.modelFromJSON(badOut)).toThrow(/outputLayers\[0\] refers to unknown layer 'ghost'/);
+    expect(() => wg.modelFromJSON({ className: 'Functional', config: { layers: [] } } as never)).toThrow(wg.GraphError);
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+  });
+
+  it('wg.model and layer.apply reject what Keras rejects', () => {
+    const x = wg.input({ shape: [3] });
+    const other = wg.input({ shape: [3] });
+    const d = wg.layers.dense({ units: 2 });
+    const h = d.apply(other) as Sym;
+    expect(() => wg.model({ inputs: x, outputs: h })).toThrow(/graph disconnected: an output depends on input/);
+    expect(() => wg.model({ inputs: h, outputs: h })).toThrow(/inputs\[0\] \(dense_\d+\/0\) is not made by wg.input/);
+    expect(() => d.apply(x)).toThrow(/is already applied: calling a layer twice \(weight sharing\) is not supported/);
+    expect(() => wg.layers.dense({ units: 2 }).apply(wg.tensor([1, 2, 3], [1, 3]) as never)).toThrow(
+      /a concrete tensor of shape \[1,3\]/,
+    );
+    expect(() => wg.layers.dense({ units: 2 }).apply([])).toThrow(wg.ValueError);
+    expect(() => wg.model({ inputs: [], outputs: h })).toThrow(/inputs must not be empty/);
+    expect(() => wg.input({} as never)).toThrow(/needs a shape/);
+    const y = wg.layers.dense({ units: 1, name: 'dup' }).apply(x) as Sym;
+    const z = wg.layers.dense({ units: 1, name: 'dup' }).apply(y) as Sym;
+    expect(() => wg.model({ inputs: x, outputs: z })).toThrow(/duplicate layer name 'dup'/);
+  });
+
+  it('several inputs or outputs: the graph builds and serializes, fit/predict say they take one', async () => {
+    const a = wg.input({ shape: [2] });
+    const b = wg.input({ shape: [2] });
+    const s = wg.layers.add().apply([a, b]) as Sym;
+    const o1 = wg.layers.dense({ units: 1 }).apply(s) as Sym;
+    const two = wg.model({ inputs: [a, b], outputs: o1 });
+    expect(two.countParams()).toBe(3);
+    expect(wg.modelFromJSON(JSON.stringify(two.toJSON())).toJSON()).toEqual(two.toJSON());
+    two.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    await expect(two.fit(wg.zeros([4, 2]), wg.zeros([4, 1]))).rejects.toThrow(
+      /has 2 inputs; fit, evaluate and predict take models with one input/,
+    );
+    expect(() => two.predict(wg.zeros([4, 2]))).toThrow(wg.ValueError);
+  });
+});
