@@ -3,7 +3,7 @@
  * train a tiny model, evaluate and predict with the saved model, summaries, and clear errors with
  * the documented exit codes for bad flags and bad files.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +149,110 @@ describe('wasmgrad CLI (child process)', () => {
     expect(r.code, r.out + r.err).toBe(0);
     expect(r.out).toContain('Total params: 235146');
   });
+});
+
+describe('wasmgrad CLI: CSV data and resuming', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmgrad-cli-csv-'));
+
+  it('trains on a CSV file (categorical feature, label column), then evaluates and predicts the same way', () => {
+    // Three classes decided by x1 + x2 and the colour; 900 rows, seeded.
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const lines = ['x1,x2,colour,species'];
+    for (let i = 0; i < 900; i++) {
+      const x1 = rand() * 4 - 2;
+      const x2 = rand() * 4 - 2;
+      const colour = ['red', 'green', 'blue'][Math.floor(rand() * 3)] as string;
+      const s = x1 + x2 + (colour === 'red' ? 1.5 : 0);
+      lines.push(
+        `${x1.toFixed(3)},${x2.toFixed(3)},${colour},${s < -0.5 ? 'setosa' : s < 1 ? 'versicolor' : 'virginica'}`,
+      );
+    }
+    const csv = join(dir, 'flowers.csv');
+    writeFileSync(csv, `${lines.join('\n')}\n`);
+    const out = join(dir, 'csv-run');
+    const r = cli([
+      'train',
+      '--model',
+      'mlp',
+      '--data',
+      csv,
+      '--label',
+      'species',
+      '--epochs',
+      '20',
+      '--batch-size',
+      '32',
+      '--learning-rate',
+      '0.01',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain("5 features, label 'species'");
+    const acc = Number(/test: loss [\d.]+ {2}accuracy ([\d.]+)/.exec(r.out)?.[1]);
+    expect(acc).toBeGreaterThan(0.9); // 0.96–0.99 measured
+    expect(existsSync(join(out, 'preprocessing.json'))).toBe(true);
+    const ev = cli(['evaluate', out, '--data', csv]);
+    expect(ev.code, ev.err).toBe(0);
+    expect(Number(/accuracy ([\d.]+)/.exec(ev.out)?.[1])).toBeCloseTo(acc, 4);
+    const pr = cli(['predict', out, '--data', csv, '--count', '3']);
+    expect(pr.code, pr.err).toBe(0);
+    expect(pr.out).toMatch(/predicted {2}\d (setosa|versicolor|virginica)/);
+    const noLabel = cli(['train', '--data', csv]);
+    expect(noLabel.code).toBe(2);
+    expect(noLabel.err).toContain('--label');
+    const cnn = cli(['train', '--model', 'cnn', '--data', csv, '--label', 'species']);
+    expect(cnn.code).toBe(2);
+    expect(cnn.err).toContain('--model cnn needs images');
+  });
+
+  it('a run killed mid-training resumes with --resume and ends bit-equal to an uninterrupted run', async () => {
+    const args = (out: string) => [
+      'train',
+      '--model',
+      'cnn',
+      '--data',
+      sample,
+      '--epochs',
+      '4',
+      '--batch-size',
+      '32',
+      '--checkpoint-every',
+      '5',
+      '--out',
+      out,
+    ];
+    const whole = join(dir, 'whole');
+    const straight = cli(args(whole));
+    expect(straight.code, straight.err).toBe(0);
+    // The same run, killed (SIGKILL) as soon as its first backup exists.
+    const cut = join(dir, 'cut');
+    const child = spawn(process.execPath, [bin, ...args(cut)], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const backup = join(cut, 'backup', 'backup.wgckpt');
+    const start = Date.now();
+    while (!existsSync(backup) && Date.now() - start < 60_000) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGKILL');
+    expect(await exited).toBeNull(); // killed, not finished
+    expect(existsSync(join(cut, 'weights.safetensors'))).toBe(false);
+    const again = cli(args(cut));
+    expect(again.code, again.err).toBe(2);
+    expect(again.err).toContain('pass --resume');
+    const resumed = cli([...args(cut), '--resume']);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(resumed.out).toMatch(/resumed from the backup at epoch \d, batch \d+/);
+    expect(existsSync(backup)).toBe(false); // a finished run deletes its backup
+    expect(
+      readFileSync(join(cut, 'weights.safetensors')).equals(readFileSync(join(whole, 'weights.safetensors'))),
+    ).toBe(true);
+    const none = cli([...args(join(dir, 'fresh')), '--resume']);
+    expect(none.code, none.err).toBe(2);
+    expect(none.err).toContain('has none');
+  }, 240_000);
 });
 
 describe('CLI pieces', () => {
