@@ -39,8 +39,9 @@ const expected = async (): Promise<Expected> => {
   return JSON.parse(await Deno.readTextFile(`${fixtures}/expected.json`)) as Expected;
 };
 
-type Predictor = { predict(x: ReturnType<typeof wg.tensor>): ReturnType<typeof wg.tensor> };
-const predict = (m: Predictor, x: number[], shape: number[]) => Array.from(m.predict(wg.tensor(x, shape)).dataSync());
+type Predictor = { predict(x: ReturnType<typeof wg.tensor>): { dataSync(): unknown } };
+const predict = (m: Predictor, x: number[], shape: number[]): number[] =>
+  Array.from(m.predict(wg.tensor(x, shape)).dataSync() as Float32Array);
 
 function assertEqual(got: number[], want: number[], what: string): void {
   assert(got.length === want.length, `${what}: ${got.length} values, expected ${want.length}`);
@@ -85,7 +86,11 @@ Deno.test('deno io · the single-file bundle: a .safetensors path and bytes roun
     const want = predict(model, xs, shape);
     assertEqual(predict(await wg.loadModel(`${dir}/mlp.safetensors`), xs, shape), want, 'bundle from path');
     assertEqual(predict(await wg.loadModel(artifacts.weights), xs, shape), want, 'bundle from bytes');
-    assertEqual(predict(await wg.loadModel(await Deno.readFile(`${dir}/mlp.safetensors`)), xs, shape), want, 'file bytes');
+    assertEqual(
+      predict(await wg.loadModel(await Deno.readFile(`${dir}/mlp.safetensors`)), xs, shape),
+      want,
+      'file bytes',
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -109,7 +114,12 @@ Deno.test('deno io · a tfjs-layers model.json + shards imports and matches tfjs
   const e = await expected();
   const tol = { atol: 2e-5, rtol: 2e-4 };
   assertClose(predict(await wg.loadModel(`${fixtures}/tfjs`), e.tfjsX, e.tfjsXShape), e.tfjs, tol, 'tfjs from disk');
-  assertClose(predict(await wg.io.fromTfjs(`${base}/tfjs/model.json`), e.tfjsX, e.tfjsXShape), e.tfjs, tol, 'tfjs over http');
+  assertClose(
+    predict(await wg.io.fromTfjs(`${base}/tfjs/model.json`), e.tfjsX, e.tfjsXShape),
+    e.tfjs,
+    tol,
+    'tfjs over http',
+  );
 });
 
 Deno.test('deno io · indexeddb:// and downloads:// are ValueErrors in Deno', async () => {

@@ -19,6 +19,7 @@
  */
 import { readBytes } from '../data/read.js';
 import { ValueError } from '../errors.js';
+import { ready } from '../runtime/runtime.js';
 import {
   decodeUtf8,
   isPlainObject,
@@ -126,9 +127,11 @@ async function loadFromJSONFile(jsonLocation: string): Promise<LoadedModel> {
 
 /**
  * Loads a model (tfjs `tf.loadLayersModel`) from any source in the table above: saved by
- * {@link saveModel} or by tfjs-layers. Nothing is allocated before the input is validated.
+ * {@link saveModel} or by tfjs-layers. Loads the wasm module if needed (like `wg.ready()`); nothing
+ * is allocated in it before the input is validated.
  */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<LoadedModel> {
+  await ready(); // the wasm module, loaded once (as fit does), so a page can load a model first
   if (source instanceof Uint8Array) return loadBundle(source);
   if (source instanceof ArrayBuffer) return loadBundle(new Uint8Array(source));
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
