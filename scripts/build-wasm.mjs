@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// Builds the kernels crate into the two wasm modules the runtime chooses between at load time:
-//   packages/wasmgrad/wasm/wasmgrad-simd.wasm    (SIMD128)
-//   packages/wasmgrad/wasm/wasmgrad-scalar.wasm  (for engines without SIMD128)
+// Builds the kernels crate into the wasm modules the runtime chooses between at load time:
+//   packages/wasmgrad/wasm/wasmgrad-simd.wasm          (SIMD128)
+//   packages/wasmgrad/wasm/wasmgrad-scalar.wasm        (for engines without SIMD128)
+//   packages/wasmgrad/wasm/wasmgrad-simd-threads.wasm  (SIMD128 over a shared memory: the same
+//     kernels, instantiated once per helper thread; each instance gets its own stack through the
+//     exported __stack_pointer, see packages/wasmgrad/src/runtime/threads.ts)
 // Toolchain: rustup's stable with the wasm32 target when installed, else Debian's rustc + cargo
 // (they must be used together), installed here when running as root on Debian. Both modules go
 // through `wasm-opt -O3`. A build whose inputs have not changed since the last one is skipped.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,9 +22,25 @@ const DEBIAN_PACKAGES = ['rustc', 'cargo', 'libstd-rust-dev-wasm32', 'lld', 'bin
 
 // The memory is imported (the TypeScript runtime owns it); the heap starts at __heap_base.
 const LINK = ['-C', 'link-arg=--import-memory', '-C', 'link-arg=--export=__heap_base'];
+// The shared memory must declare a maximum; 4 GiB (the wasm32 limit) accepts any maximum the
+// runtime picks for the memory it creates.
+const THREAD_LINK = [
+  '-C',
+  'link-arg=--shared-memory',
+  '-C',
+  'link-arg=--max-memory=4294967296',
+  '-C',
+  'link-arg=--export=__stack_pointer',
+];
 const VARIANTS = [
-  { name: 'simd', features: '+simd128,+bulk-memory,+mutable-globals', opt: ['--enable-simd'] },
-  { name: 'scalar', features: '+bulk-memory,+mutable-globals', opt: [] },
+  { name: 'simd', features: '+simd128,+bulk-memory,+mutable-globals', opt: ['--enable-simd'], link: [] },
+  { name: 'scalar', features: '+bulk-memory,+mutable-globals', opt: [], link: [] },
+  {
+    name: 'simd-threads',
+    features: '+atomics,+bulk-memory,+simd128,+mutable-globals',
+    opt: ['--enable-simd', '--enable-threads'],
+    link: THREAD_LINK,
+  },
 ];
 const WASM_OPT_FEATURES = ['--enable-bulk-memory', '--enable-mutable-globals'];
 
@@ -127,7 +146,7 @@ function run(cmd, args, options) {
 mkdirSync(outDir, { recursive: true });
 for (const [i, variant] of VARIANTS.entries()) {
   const targetDir = join(root, 'target', `wasm-${variant.name}`);
-  const rustflags = ['-C', `target-feature=${variant.features}`, ...LINK].join(' ');
+  const rustflags = ['-C', `target-feature=${variant.features}`, ...LINK, ...variant.link].join(' ');
   log(`cargo (${toolchain.id}) → ${variant.name}`);
   run(
     toolchain.cargo,
@@ -139,7 +158,11 @@ for (const [i, variant] of VARIANTS.entries()) {
     },
   );
   const built = join(targetDir, 'wasm32-unknown-unknown/release', artifact);
-  run(wasmOpt, ['-O3', ...WASM_OPT_FEATURES, ...variant.opt, built, '-o', outputs[i]], { stdio: 'inherit' });
+  // Written under a temporary name and renamed, so that a concurrent build or a test loading the
+  // module never sees a half-written file.
+  const tmp = `${outputs[i]}.${process.pid}.tmp`;
+  run(wasmOpt, ['-O3', ...WASM_OPT_FEATURES, ...variant.opt, built, '-o', tmp], { stdio: 'inherit' });
+  renameSync(tmp, outputs[i]);
   log(`${relative(root, outputs[i])}: ${statSync(outputs[i]).size} bytes`);
 }
 writeFileSync(stampFile, stamp);
