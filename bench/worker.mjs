@@ -2,10 +2,14 @@
 // Training throughput in a worker (wg.worker.spawn, Node worker_threads) against the same training
 // on the calling thread: the issue's MLP (784-256-128-10, ReLU, softmax, Adam 1e-3, batch 128) on
 // Fashion-MNIST, one epoch per fit, interleaved repetitions, medians. The worker's time includes
-// sending the data on every fit: from a SharedArrayBuffer (shared, then one copy into its wasm
-// memory) and from a plain Float32Array (copied, transferred, copied into wasm memory); and, the
-// way to train on one dataset many times, data uploaded once (trainer.upload: copied, transferred
-// and kept in the worker's wasm memory), the upload's time counted in the first timed fit.
+// sending the data on every fit:
+// - shared: a Float32Array over a SharedArrayBuffer (shared, then one copy into wasm memory);
+// - copied: a plain Float32Array, copied into the trainer's reused shared staging buffer, then
+//   into wasm memory;
+// - copied, no shared memory (spawn option sharedMemory: false, as on a page that is not
+//   cross-origin isolated): copied into a fresh array, transferred, copied into wasm memory;
+// - uploaded once (trainer.upload, the way to train on one dataset many times): copied,
+//   transferred and kept in the worker's wasm memory; the upload counts in the first timed fit.
 // Prints samples/s by wall time and by process CPU time (all threads) and worker/calling ratios.
 // Usage: node bench/worker.mjs [--quick]
 import * as wg from '../packages/wasmgrad/dist/index.js';
@@ -47,6 +51,7 @@ const args = { epochs: 1, batchSize: 128, seed: 7 };
 const local = makeModel();
 local.compile(compile());
 const trainer = await wg.worker.spawn(makeModel(), { compile: compile() });
+const unshared = await wg.worker.spawn(makeModel(), { compile: compile(), sharedMemory: false });
 
 async function timed(fn) {
   const w0 = performance.now();
@@ -58,8 +63,9 @@ async function timed(fn) {
 // Warm-up: both engines tier up their wasm and JS before timing.
 await local.fit(x, y, args);
 await trainer.fit({ values: xs, shape: [N, 784] }, { values: ys, shape: [N, 10] }, args);
+await unshared.fit({ values: xs, shape: [N, 784] }, { values: ys, shape: [N, 10] }, args);
 
-const runs = { local: [], shared: [], copied: [], uploaded: [] };
+const runs = { local: [], shared: [], copied: [], unshared: [], uploaded: [] };
 let stored;
 for (let r = 0; r < REPS; r++) {
   runs.local.push(await timed(() => local.fit(x, y, args)));
@@ -68,6 +74,9 @@ for (let r = 0; r < REPS; r++) {
   );
   runs.copied.push(
     await timed(() => trainer.fit({ values: xs, shape: [N, 784] }, { values: ys, shape: [N, 10] }, args)),
+  );
+  runs.unshared.push(
+    await timed(() => unshared.fit({ values: xs, shape: [N, 784] }, { values: ys, shape: [N, 10] }, args)),
   );
   runs.uploaded.push(
     await timed(async () => {
@@ -80,12 +89,21 @@ for (let r = 0; r < REPS; r++) {
   );
 }
 await trainer.terminate();
+await unshared.terminate();
 
 const rate = (ms) => Math.round((N / ms) * 1000).toLocaleString('en');
 console.log(`MLP 784-256-128-10, Adam, batch 128, ${N} samples per epoch, median of ${REPS}`);
+const labels = {
+  shared: 'worker, shared data',
+  copied: 'worker, copied data',
+  unshared: 'worker, copied data, no shared memory',
+  uploaded: 'worker, uploaded once',
+};
 for (const k of ['wall', 'cpu']) {
-  const [l, s, c, u] = ['local', 'shared', 'copied', 'uploaded'].map((name) => median(runs[name].map((t) => t[k])));
-  console.log(
-    `${k.padEnd(4)}: calling thread ${rate(l)} samples/s; worker, shared data ${rate(s)} (${(l / s).toFixed(3)}×); worker, copied data ${rate(c)} (${(l / c).toFixed(3)}×); worker, uploaded once ${rate(u)} (${(l / u).toFixed(3)}×)`,
-  );
+  const l = median(runs.local.map((t) => t[k]));
+  const parts = Object.entries(labels).map(([name, label]) => {
+    const ms = median(runs[name].map((t) => t[k]));
+    return `${label} ${rate(ms)} (${(l / ms).toFixed(3)}×)`;
+  });
+  console.log(`${k.padEnd(4)}: calling thread ${rate(l)} samples/s; ${parts.join('; ')}`);
 }

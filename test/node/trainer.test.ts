@@ -267,6 +267,30 @@ describe('wg.worker.spawn in Node worker_threads', () => {
     expect(bits(b.values)).toEqual(bits(a.values));
   });
 
+  it('trainer · upload({ transfer: true }) hands the caller’s buffer over without a copy and trains the same', async () => {
+    const [a, b] = await Promise.all([
+      spawn(xorModel(18), { compile: XOR_COMPILE }),
+      spawn(xorModel(18), { compile: XOR_COMPILE }),
+    ]);
+    const { x, y } = xorData();
+    const xs = new Float32Array(x.values);
+    const ux = await b.upload({ values: xs, shape: x.shape }, { transfer: true });
+    const uy = await b.upload(y);
+    // The caller's array was transferred (detached), not copied.
+    expect(xs.length).toBe(0);
+    expect(ux.shape).toEqual([4, 2]);
+    const args = { epochs: 20, batchSize: 2, seed: 3 };
+    const [ha, hb] = await Promise.all([a.fit(x, y, args), b.fit(ux, uy, args)]);
+    expect(bits(hb.history.loss as number[])).toEqual(bits(ha.history.loss as number[]));
+    expect(hb.batches).toBe(40);
+    // A subarray cannot be handed over whole: it is copied, and the caller's array stays usable.
+    const big = new Float32Array(16);
+    const part = big.subarray(0, 8);
+    await b.upload({ values: part, shape: [4, 2] }, { transfer: true });
+    expect(part.length).toBe(8);
+    await expect(b.upload({ values: [1, 2, 3], shape: [2, 2] })).rejects.toBeInstanceOf(wg.ShapeError);
+  });
+
   it('trainer · errors keep their type across the thread and the worker stays usable', async () => {
     const trainer = await spawn(xorModel(8), { compile: XOR_COMPILE });
     await expect(trainer.predict({ values: [1, 2, 3], shape: [1, 3] })).rejects.toBeInstanceOf(wg.ValueError);

@@ -166,7 +166,7 @@ export function trainerChecks(wg, env) {
     {
       name: name('stop() without shared memory (messages only) ends the fit within a second'),
       run: withTrainers(async () => {
-        const r = await stopMidFit(4, { sharedStop: false });
+        const r = await stopMidFit(4, { sharedMemory: false });
         return `fit ended ${r.ms.toFixed(1)} ms after stop()`;
       }),
     },
@@ -186,6 +186,22 @@ export function trainerChecks(wg, env) {
         for (const [i, w] of cAfter.entries())
           assert(bits(w.values) === bits(cBefore[i].values), `c's weight ${i} moved`);
         assert(bits(wa[0].values) !== bits(cBefore[0].values), 'a did not train');
+        // Calls in flight at once on one trainer each carry their own data (their staging buffers
+        // are not shared while in use): c's answers equal the pulled model's for each input.
+        const inputs = [0, 1, 2, 3].map((k) => ({
+          values: Float32Array.from({ length: 2 * 16 }, (_, i) => Math.cos(i * 0.7 + k)),
+          shape: [16, 2],
+        }));
+        const answers = await Promise.all(inputs.map((input) => c.predict(input)));
+        const pulledC = await c.pull();
+        try {
+          for (const [k, input] of inputs.entries()) {
+            const here = pulledC.predict(wg.tensor(input.values, input.shape)).dataSync();
+            assert(bits(answers[k].values) === bits(here), `concurrent predict ${k} answered for other data`);
+          }
+        } finally {
+          pulledC.dispose();
+        }
         // Stopping one leaves the others running.
         const { fit: fa } = await endlessFit(a, { x, y });
         const { fit: fc } = await endlessFit(c, { x, y });

@@ -25,7 +25,7 @@ import type {
   WorkerReadyOptions,
 } from './entry.js';
 import { resolveOptimizer, tensorFrom } from './host.js';
-import { moved, type TensorInput, type TrainerInput, toData, toRef, WorkerTensor } from './inputs.js';
+import { moved, Staging, type TensorInput, type TrainerInput, toData, toRef, WorkerTensor } from './inputs.js';
 import { type Link, nodeLink, retype, webLink } from './link.js';
 
 export type { TensorInput, TrainerInput } from './inputs.js';
@@ -47,11 +47,13 @@ export interface SpawnOptions {
   /** A name for the worker (shown by browser devtools). */
   name?: string;
   /**
-   * Share a stop flag with the worker through a SharedArrayBuffer, so stop() is heard after the
-   * current batch. Default: true where shared memory can cross to a worker (Node, Deno,
-   * cross-origin-isolated pages); false uses messages only, heard when fit yields (~50 ms).
+   * Share memory with the worker (SharedArrayBuffer): a stop flag, so stop() is heard after the
+   * current batch, and reused staging buffers that data is copied into on its way (instead of a
+   * fresh array per call). Default: true where shared memory can cross to a worker (Node, Deno,
+   * cross-origin-isolated pages). false: messages only (stop heard when fit next yields, ~50 ms)
+   * and a fresh transferred copy per call.
    */
-  sharedStop?: boolean;
+  sharedMemory?: boolean;
 }
 
 /** Options of {@link Trainer.fit}: those of `model.fit`, with progress events instead of callbacks. */
@@ -97,7 +99,7 @@ export interface Trainer {
   compile(args: CompileArgs): Promise<void>;
   /**
    * Ends a running fit after its current batch; the fit resolves with `stopped: true`. With shared
-   * memory (see {@link SpawnOptions.sharedStop}) the worker sees the request after the batch it is
+   * memory (see {@link SpawnOptions.sharedMemory}) the worker sees the request after the batch it is
    * running; without, when its fit next yields.
    */
   stop(): Promise<StopResult>;
@@ -131,6 +133,8 @@ class WorkerTrainer implements Trainer {
   private compileArgs: WorkerCompileArgs | undefined;
   /** fit calls sent and not yet settled (the worker runs one; others are rejected there). */
   private fits = 0;
+  /** Reused shared buffers for values sent with calls, where memory can be shared. */
+  private readonly staging: Staging | undefined;
 
   constructor(
     private readonly api: Comlink.Remote<WorkerApi>,
@@ -140,6 +144,7 @@ class WorkerTrainer implements Trainer {
     private readonly control: Int32Array | undefined,
   ) {
     link.onDeath((reason) => this.kill(reason));
+    this.staging = control ? new Staging() : undefined;
   }
 
   /** Runs a call that rejects with a WorkerError as soon as the worker dies. */
@@ -175,16 +180,34 @@ class WorkerTrainer implements Trainer {
     await this.call('worker.init', () => this.api.init(this.json, sent, this.compileArgs, this.control));
   }
 
-  /** Refs for inputs and every buffer to transfer with them. */
-  private refs(op: string, inputs: TrainerInput[]): { refs: DataRef[]; transfer: ArrayBuffer[] } {
+  /**
+   * Refs for inputs, every buffer to transfer with them, and the staging views they use (to give
+   * back with {@link WorkerTrainer.settle} once the call settled).
+   */
+  private refs(
+    op: string,
+    inputs: TrainerInput[],
+  ): { refs: DataRef[]; transfer: ArrayBuffer[]; staged: Float32Array[] } {
     const refs: DataRef[] = [];
     const transfer: ArrayBuffer[] = [];
-    for (const input of inputs) {
-      const r = toRef(input, op, this);
-      refs.push(r.ref);
-      transfer.push(...r.transfer);
+    const staged: Float32Array[] = [];
+    try {
+      for (const input of inputs) {
+        const r = toRef(input, op, this, this.staging, staged);
+        refs.push(r.ref);
+        transfer.push(...r.transfer);
+      }
+    } catch (err) {
+      this.staging?.give(staged);
+      throw err;
     }
-    return { refs, transfer };
+    return { refs, transfer, staged };
+  }
+
+  /** `sent`, giving the staging views back when it settles (the worker has read them by then). */
+  private settle<T>(sent: Promise<T>, staged: Float32Array[]): Promise<T> {
+    if (staged.length === 0) return sent;
+    return sent.finally(() => this.staging?.give(staged));
   }
 
   async fit(x: TrainerInput, y: TrainerInput, args: TrainerFitArgs = {}): Promise<WorkerHistory> {
@@ -192,7 +215,7 @@ class WorkerTrainer implements Trainer {
     const { onProgress, validationData, ...rest } = args;
     return this.call(op, () => {
       const inputs = validationData ? [x, y, validationData[0], validationData[1]] : [x, y];
-      const { refs, transfer } = this.refs(op, inputs);
+      const { refs, transfer, staged } = this.refs(op, inputs);
       const fitArgs: WorkerFitArgs = { ...rest };
       if (validationData) fitArgs.validationData = [refs[2] as DataRef, refs[3] as DataRef];
       // A new fit starts with a clear stop bit and batch count; a fit sent while another runs is
@@ -205,7 +228,7 @@ class WorkerTrainer implements Trainer {
         Comlink.transfer(fitArgs, transfer),
         onProgress ? Comlink.proxy(onProgress) : undefined,
       );
-      return sent.finally(() => {
+      return this.settle(sent, staged).finally(() => {
         this.fits--;
       });
     });
@@ -214,16 +237,19 @@ class WorkerTrainer implements Trainer {
   evaluate(x: TrainerInput, y: TrainerInput, args: { batchSize?: number } = {}): Promise<Record<string, number>> {
     const op = 'worker.evaluate';
     return this.call(op, () => {
-      const { refs, transfer } = this.refs(op, [x, y]);
-      return this.api.evaluate(refs[0] as DataRef, refs[1] as DataRef, Comlink.transfer(args, transfer));
+      const { refs, transfer, staged } = this.refs(op, [x, y]);
+      return this.settle(
+        this.api.evaluate(refs[0] as DataRef, refs[1] as DataRef, Comlink.transfer(args, transfer)),
+        staged,
+      );
     });
   }
 
   predict(x: TrainerInput, args: { batchSize?: number } = {}): Promise<TensorData> {
     const op = 'worker.predict';
     return this.call(op, () => {
-      const { refs, transfer } = this.refs(op, [x]);
-      return this.api.predict(refs[0] as DataRef, Comlink.transfer(args, transfer));
+      const { refs, transfer, staged } = this.refs(op, [x]);
+      return this.settle(this.api.predict(refs[0] as DataRef, Comlink.transfer(args, transfer)), staged);
     });
   }
 
@@ -317,7 +343,7 @@ export async function spawn(model: Sequential, options: SpawnOptions = {}): Prom
     ...(wasm === undefined ? {} : { wasm: wasm instanceof URL ? wasm.href : wasm }),
   };
   const link = inNode ? await nodeLink(options.entry, options.name) : webLink(options.entry, options.name);
-  const control = options.sharedStop === false ? undefined : createControl();
+  const control = options.sharedMemory === false ? undefined : createControl();
   const trainer = new WorkerTrainer(Comlink.wrap<WorkerApi>(link.endpoint), link, json, control);
   try {
     await trainer.init(weights, readyOptions, options.compile ?? model.compileArgs);
