@@ -280,6 +280,26 @@ describe('Bayesian search quality (reduced; the 10-seed version is bench/tune.mj
     expect(study.best?.value as number).toBeLessThan(0.05);
   });
 
+  it('handles conditional parameters: present exactly when active, and tuned where they matter', async () => {
+    const study = await tune.optimize({
+      space: {
+        opt: tune.choice(['sgd', 'adam']),
+        momentum: tune.uniform(0, 0.99, { when: { opt: 'sgd' } }),
+        lr: tune.logUniform(1e-4, 1),
+      },
+      seed: 2,
+      maxTrials: 25,
+      // sgd with momentum ≈ 0.9 and lr ≈ 1e-2 is best; adam is flat at 0.3.
+      objective: (p) =>
+        p.opt === 'sgd'
+          ? ((p.momentum as number) - 0.9) ** 2 + 0.05 * (Math.log10(p.lr as number) + 2) ** 2
+          : 0.3 + 0.05 * (Math.log10(p.lr as number) + 2) ** 2,
+    });
+    for (const t of study.trials) expect('momentum' in t.params).toBe(t.params.opt === 'sgd');
+    expect(study.bestParams?.opt).toBe('sgd');
+    expect(Math.abs((study.bestParams?.momentum as number) - 0.9)).toBeLessThan(0.1);
+  });
+
   it('Branin: within 0.1% of the range in ≤ 1/3 of the evaluations random search needs (median, 3 seeds)', async () => {
     const target = BRANIN.fStar + 0.001 * (BRANIN.fMax - BRANIN.fStar);
     const rand = mulberry32(1);

@@ -143,11 +143,25 @@ export function logMarginalLikelihood(
     const wii = (alpha[i] as number) ** 2 - (inv[i * n + i] as number);
     traceW += wii;
     grad[0] = (grad[0] as number) + 0.5 * wii * sf2;
+    const xi = X[i] as Float64Array;
     for (let j = 0; j < i; j++) {
-      // Off-diagonal pairs count twice (W and ∂K are symmetric).
+      // Off-diagonal pairs count twice (W and ∂K are symmetric); the terms are those of matern52Grad,
+      // inlined so that this O(n² d) loop allocates nothing.
       const w = (alpha[i] as number) * (alpha[j] as number) - (inv[i * n + j] as number);
-      const g = matern52Grad(X[i] as Float64Array, X[j] as Float64Array, sf2, ls);
-      for (let k = 0; k <= d; k++) grad[k] = (grad[k] as number) + w * (g[k] as number);
+      const xj = X[j] as Float64Array;
+      let r2 = 0;
+      for (let k = 0; k < d; k++) {
+        const t = ((xi[k] as number) - (xj[k] as number)) / (ls[k] as number);
+        r2 += t * t;
+      }
+      const r = Math.sqrt(r2);
+      const e = Math.exp(-SQRT5 * r);
+      grad[0] = (grad[0] as number) + w * sf2 * (1 + SQRT5 * r + (5 / 3) * r2) * e;
+      const g = w * sf2 * (5 / 3) * (1 + SQRT5 * r) * e;
+      for (let k = 0; k < d; k++) {
+        const t = ((xi[k] as number) - (xj[k] as number)) / (ls[k] as number);
+        grad[k + 1] = (grad[k + 1] as number) + g * t * t;
+      }
     }
   }
   grad[d + 1] = 0.5 * traceW * noise;
