@@ -5,16 +5,9 @@
 import { ValueError } from '../errors.js';
 import { currentRuntime } from '../tensor/engine.js';
 import { empty, type Tensor } from '../tensor/tensor.js';
+import { layoutOf, makeEncoder } from './csv-encode.js';
 import { type CsvParseOptions, type CsvRecord, parseCsvGroups, parseOptions } from './csv-parse.js';
-import {
-  type CsvSchema,
-  type CsvSchemaConfig,
-  columnNamesOf,
-  layoutOf,
-  makeEncoder,
-  SchemaBuilder,
-  validateSchema,
-} from './csv-schema.js';
+import { type CsvSchema, type CsvSchemaConfig, columnNamesOf, SchemaBuilder, validateSchema } from './csv-schema.js';
 import { CSV_CHUNK_BYTES, type CsvSource, type TextSource, textSource } from './csv-source.js';
 import { Dataset } from './dataset.js';
 
