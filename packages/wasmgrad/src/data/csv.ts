@@ -121,31 +121,68 @@ export async function readCsv(source: CsvSource, config: CsvConfig = {}): Promis
   checkConfig(config);
   const src = textSource(source, config.chunkBytes ?? CSV_CHUNK_BYTES, config.name);
   const op = `csv:${src.name}`;
+  // Re-readable sources take two streaming passes (schema, then encoding straight into floats), so
+  // the text's records never sit in memory; a Response or stream is read once and kept as records.
+  let held: CsvRecord[] | undefined;
   let names: string[] = [];
-  const records: CsvRecord[] = [];
-  for await (const item of pass(src, config)) {
-    names = item.names;
-    for (const r of item.records) records.push(r);
+  if (!src.reusable) {
+    held = [];
+    for await (const item of pass(src, config)) {
+      names = item.names;
+      for (const r of item.records) held.push(r);
+    }
+  } else {
+    for await (const item of pass(src, config)) {
+      names = item.names;
+      break;
+    }
   }
-  const schema = await resolveSchema(src, config, names, config.schema ? undefined : records);
-  if (records.length === 0) throw new ValueError(op, 'no data rows (header only)');
+  const schema = await resolveSchema(src, config, names, config.schema ? undefined : held);
   const { features, labels } = layoutOf(schema);
-  const n = records.length;
-  const xs = new Float32Array(n * features.length);
-  const ys = new Float32Array(n * labels.length);
   const encode = makeEncoder(op, schema);
-  records.forEach((r, i) => {
-    encode(r, xs, i * features.length, ys, i * labels.length);
-  });
+  const xs = new GrowingRows(features.length);
+  const ys = new GrowingRows(labels.length);
+  const encodeAll = (records: CsvRecord[]) => {
+    for (const r of records) encode(r, xs.next(), xs.offset, ys.next(), ys.offset);
+  };
+  if (held) encodeAll(held);
+  else for await (const item of pass(src, config)) encodeAll(item.records);
+  const n = xs.rows;
+  if (n === 0) throw new ValueError(op, 'no data rows (header only)');
   const rt = currentRuntime();
   const x = empty([n, features.length], 'readCsv', rt);
-  rt.write(x.ptr, xs);
+  rt.write(x.ptr, xs.values());
   let y: Tensor | undefined;
   if (labels.length > 0) {
     y = empty([n, labels.length], 'readCsv', rt);
-    rt.write(y.ptr, ys);
+    rt.write(y.ptr, ys.values());
   }
   return { x, y, columns: features, labelColumns: labels, categories: categoriesOf(schema), schema, rows: n };
+}
+
+/** Row-major f32 rows appended one at a time into a buffer that doubles when full. */
+class GrowingRows {
+  private buf: Float32Array;
+  rows = 0;
+  /** Where the row handed out by the last `next()` starts. */
+  offset = 0;
+  constructor(private readonly width: number) {
+    this.buf = new Float32Array(Math.max(width, 1) * 1024);
+  }
+  /** Makes room for one more row and returns the buffer; the row starts at `offset`. */
+  next(): Float32Array {
+    this.offset = this.rows * this.width;
+    if (this.offset + this.width > this.buf.length) {
+      const bigger = new Float32Array(this.buf.length * 2);
+      bigger.set(this.buf);
+      this.buf = bigger;
+    }
+    this.rows++;
+    return this.buf;
+  }
+  values(): Float32Array {
+    return this.buf.subarray(0, this.rows * this.width);
+  }
 }
 
 /**
