@@ -130,6 +130,35 @@ describe('the single-file bundle (safetensors with the topology in __metadata__)
   });
 });
 
+describe('graph (functional) models', () => {
+  it('a trained functional model with a merge round-trips through a directory and a bundle', async () => {
+    await wg.ready();
+    const input = wg.input({ shape: [4] });
+    const a = wg.layers.dense({ units: 6, activation: 'relu' }).apply(input) as wg.SymbolicTensor;
+    const b = wg.layers.dense({ units: 6, activation: 'tanh' }).apply(input) as wg.SymbolicTensor;
+    const merged = wg.layers.add().apply([a, b]) as wg.SymbolicTensor;
+    const out = wg.layers.dense({ units: 2, activation: 'softmax' }).apply(merged) as wg.SymbolicTensor;
+    const model = wg.model({ inputs: input, outputs: out });
+    model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+    const rand = seededRandom(5);
+    const x = wg.tensor(
+      Array.from({ length: 32 }, () => rand() * 2 - 1),
+      [8, 4],
+    );
+    const y = wg.tensor(
+      Array.from({ length: 16 }, (_, i) => (i % 2 === Math.floor(i / 2) % 2 ? 1 : 0)),
+      [8, 2],
+    );
+    await model.fit(x, y, { epochs: 2, batchSize: 4, verbose: 0 });
+    const dir = join(await tempDir(), 'graph');
+    const { weights } = await model.save(dir);
+    for (const loaded of [await wg.loadModel(dir), await wg.loadModel(weights)]) {
+      expect(loaded.toJSON()).toEqual(model.toJSON());
+      expect(predict(loaded, x)).toEqual(predict(model, x));
+    }
+  });
+});
+
 describe('paths, file: URLs and http(s) URLs', () => {
   it('file: URLs save and load like paths', async () => {
     const { model, x } = await trainedCnn();
