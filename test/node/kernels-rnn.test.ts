@@ -10,6 +10,10 @@ import {
   copyRows3d,
   gruBackwardStep,
   gruForwardStep,
+  gruResetBeforeBackwardGates,
+  gruResetBeforeBackwardOutput,
+  gruResetBeforeGates,
+  gruResetBeforeOutput,
   lstmBackwardStep,
   lstmForwardStep,
   scatterAddRows,
@@ -59,6 +63,71 @@ function gruRef(
       h[r * u + j] = z * (hp[r * u + j] as number) + (1 - z) * hh;
     }
   return h;
+}
+
+/** f64 GRU (resetAfter false) step: h from x-projections, h_prev·U_{z,r} (`rzr`, [b, 2u]), h_prev, U_h. */
+function gruResetBeforeRef(
+  b: number,
+  u: number,
+  x: ArrayLike<number>,
+  rzr: ArrayLike<number>,
+  hp: ArrayLike<number>,
+  uh: ArrayLike<number>,
+) {
+  const h = new Float64Array(b * u);
+  for (let r = 0; r < b; r++) {
+    const rs = Array.from({ length: u }, (_, q) =>
+      sig((x[r * 3 * u + u + q] as number) + (rzr[r * 2 * u + u + q] as number)),
+    );
+    for (let j = 0; j < u; j++) {
+      const z = sig((x[r * 3 * u + j] as number) + (rzr[r * 2 * u + j] as number));
+      let a = x[r * 3 * u + 2 * u + j] as number;
+      for (let q = 0; q < u; q++) a += (rs[q] as number) * (hp[r * u + q] as number) * (uh[q * u + j] as number);
+      h[r * u + j] = z * (hp[r * u + j] as number) + (1 - z) * Math.tanh(a);
+    }
+  }
+  return h;
+}
+
+/**
+ * The two-kernel GRU (resetAfter false) step with its inner products done in f64 here:
+ * returns h, the gate gradients over x, and dh_prev (added to `dhp0`).
+ */
+function gruResetBeforeRun(
+  rt: Runtime,
+  b: number,
+  u: number,
+  x0: number[],
+  rzr: number[],
+  hp: number[],
+  uh: number[],
+  dh: number[],
+  dhp0: number[],
+) {
+  const rec0 = new Array(b * 3 * u).fill(Number.NaN);
+  for (let r = 0; r < b; r++) for (let k = 0; k < 2 * u; k++) rec0[r * 3 * u + k] = rzr[r * 2 * u + k];
+  const [x, rec, hpP, h] = [put(rt, x0), put(rt, rec0), put(rt, hp), nanBuf(rt, b * u)];
+  gruResetBeforeGates(rt, b, u, x, rec, hpP);
+  const xv = rt.read(x, b * 3 * u);
+  const rv = rt.read(rec, b * 3 * u);
+  for (let r = 0; r < b; r++)
+    for (let j = 0; j < u; j++) {
+      let a = xv[r * 3 * u + 2 * u + j] as number;
+      for (let q = 0; q < u; q++) a += (rv[r * 3 * u + 2 * u + q] as number) * (uh[q * u + j] as number);
+      xv[r * 3 * u + 2 * u + j] = a;
+    }
+  rt.write(x, xv);
+  gruResetBeforeOutput(rt, b, u, x, hpP, h);
+  const hOut = Array.from(rt.read(h, b * u));
+  const dhpP = put(rt, dhp0);
+  gruResetBeforeBackwardOutput(rt, b, u, x, hpP, put(rt, dh), dhpP);
+  const g = rt.read(x, b * 3 * u);
+  const drh = new Array(b * u).fill(0);
+  for (let r = 0; r < b; r++)
+    for (let q = 0; q < u; q++)
+      for (let j = 0; j < u; j++) drh[r * u + q] += (g[r * 3 * u + 2 * u + j] as number) * (uh[q * u + j] as number);
+  gruResetBeforeBackwardGates(rt, b, u, x, hpP, put(rt, drh), dhpP);
+  return { h: hOut, dx: Array.from(rt.read(x, b * 3 * u)), dhp: Array.from(rt.read(dhpP, b * u)) };
 }
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -139,6 +208,21 @@ async function suite(simd: boolean) {
       const direct = numericGrad((v) => gobj(x0, rec0, v), hp).map((g, i) => g + (dhp0[i] as number));
       assertClose(read(rt, dhpP, b * u), direct, GTOL, `gru dh_prev b${b} u${u}`);
       results.push(Array.from(rt.read(x, b * 3 * u)));
+      // resetAfter false: the split step around the (r·h_prev)·U_h product.
+      const rzr = randArray(rand, b * 2 * u, -2, 2);
+      const uh = randArray(rand, u * u, -0.7, 0.7);
+      const rb = gruResetBeforeRun(rt, b, u, x0, rzr, hp, uh, dh, dhp0);
+      assertClose(rb.h, gruResetBeforeRef(b, u, x0, rzr, hp, uh), TOL, `gru reset-before h b${b} u${u}`);
+      const rbObj = (xv: ArrayLike<number>, hv: ArrayLike<number>) => dot(dh, gruResetBeforeRef(b, u, xv, rzr, hv, uh));
+      assertClose(
+        rb.dx,
+        numericGrad((v) => rbObj(v, hp), x0),
+        GTOL,
+        `gru reset-before dx b${b} u${u}`,
+      );
+      const rbDirect = numericGrad((v) => rbObj(x0, v), hp).map((g, i) => g + (dhp0[i] as number));
+      assertClose(rb.dhp, rbDirect, GTOL, `gru reset-before dh_prev b${b} u${u}`);
+      results.push(rb.h, rb.dx);
       // No recurrent bias: the same as a zero bias.
       const [x3, rec3, h3] = [put(rt, x0), put(rt, rec0), nanBuf(rt, b * u)];
       gruForwardStep(rt, b, u, x3, rec3, null, hpP, h3);

@@ -1061,6 +1061,52 @@ pub unsafe extern "C" fn f32_gru_backward_step(
 }
 
 #[no_mangle]
+pub unsafe extern "C" fn f32_gru_reset_before_gates(
+    batch: usize,
+    units: usize,
+    x: *mut f32,
+    rec: *mut f32,
+    h_prev: *const f32,
+) {
+    crate::rnn::gru_reset_before_gates(batch, units, x, rec, h_prev)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_gru_reset_before_output(
+    batch: usize,
+    units: usize,
+    x: *mut f32,
+    h_prev: *const f32,
+    h: *mut f32,
+) {
+    crate::rnn::gru_reset_before_output(batch, units, x, h_prev, h)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_gru_reset_before_backward_output(
+    batch: usize,
+    units: usize,
+    gates: *mut f32,
+    h_prev: *const f32,
+    dh: *const f32,
+    dh_prev: *mut f32,
+) {
+    crate::rnn::gru_reset_before_backward_output(batch, units, gates, h_prev, dh, dh_prev)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn f32_gru_reset_before_backward_gates(
+    batch: usize,
+    units: usize,
+    gates: *mut f32,
+    h_prev: *const f32,
+    drh: *const f32,
+    dh_prev: *mut f32,
+) {
+    crate::rnn::gru_reset_before_backward_gates(batch, units, gates, h_prev, drh, dh_prev)
+}
+
+#[no_mangle]
 pub unsafe extern "C" fn f32_copy_rows_3d(
     n0: usize,
     n1: usize,

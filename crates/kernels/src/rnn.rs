@@ -6,8 +6,10 @@
 //! The layers do the matrix products with the gemm kernel: one gemm projects the inputs of every
 //! timestep at once, one gemm per step adds the recurrent term, and the fused kernels here apply
 //! the gate nonlinearities and state updates in one pass over the gates, so each step reads and
-//! writes its gate matrix once. Gate layout follows Keras/tfjs: a [batch, k·units] row holds the
-//! gates side by side, LSTM i, f, c, o (k = 4), GRU z, r, h (k = 3).
+//! writes its gate matrix once. GRU's `reset_after = false` form needs a second gemm inside the
+//! step ((r·h_prev)·U_h), so its step is split into two kernels around it, forward and backward.
+//! Gate layout follows Keras/tfjs: a [batch, k·units] row holds the gates side by side, LSTM
+//! i, f, c, o (k = 4), GRU z, r, h (k = 3).
 //!
 //! Every kernel is written once against [`F32x4`]: full vectors of four units, then the leftover
 //! units as one partial vector (loaded into a zero-padded register, stored lane by lane), so that
@@ -240,6 +242,132 @@ pub unsafe fn gru_backward_step(
             if !dh_prev.is_null() {
                 let p = dh_prev.add(b * units + j);
                 store_n(load_n(p, n).add(d.mul(gz)), p, n);
+            }
+        });
+    }
+}
+
+/// GRU forward, Keras' `reset_after = false` form, first half of a timestep: with x_* = x·W + b
+/// (in `x`) and rec_z, rec_r = h_prev·U_z, h_prev·U_r (the z and r blocks of `rec`),
+/// z = σ(x_z + rec_z), r = σ(x_r + rec_r). Writes z and r over their blocks of `x` and r·h_prev into
+/// the h block of `rec` (the caller then adds (r·h_prev)·U_h to the h block of `x` by a gemm and
+/// finishes with [`gru_reset_before_output`]).
+///
+/// # Safety
+/// `x` and `rec` readable and writable for batch·3·units values; `h_prev` readable for
+/// batch·units and not overlapping `rec`.
+pub unsafe fn gru_reset_before_gates(
+    batch: usize,
+    units: usize,
+    x: *mut f32,
+    rec: *mut f32,
+    h_prev: *const f32,
+) {
+    for b in 0..batch {
+        let xr = x.add(b * 3 * units);
+        let rr = rec.add(b * 3 * units);
+        let hp = h_prev.add(b * units);
+        for_blocks(units, |j, n| {
+            let gz = sigmoid(load_n(xr.add(j), n).add(load_n(rr.add(j), n)));
+            let gr = sigmoid(load_n(xr.add(units + j), n).add(load_n(rr.add(units + j), n)));
+            store_n(gz, xr.add(j), n);
+            store_n(gr, xr.add(units + j), n);
+            store_n(gr.mul(load_n(hp.add(j), n)), rr.add(2 * units + j), n);
+        });
+    }
+}
+
+/// GRU forward (`reset_after = false`), second half of a timestep: ĥ = tanh(a_h) from the h block
+/// of `x` (a_h = x·W_h + b_h + (r·h_prev)·U_h), h = z·h_prev + (1 − z)·ĥ with z from the z block.
+/// Writes ĥ over the h block of `x`, and h.
+///
+/// # Safety
+/// `x` readable and writable for batch·3·units values; `h_prev` readable and `h` writable for
+/// batch·units; `h` overlaps neither.
+pub unsafe fn gru_reset_before_output(
+    batch: usize,
+    units: usize,
+    x: *mut f32,
+    h_prev: *const f32,
+    h: *mut f32,
+) {
+    let one = F32x4::splat(1.0);
+    for b in 0..batch {
+        let xr = x.add(b * 3 * units);
+        let hp = h_prev.add(b * units);
+        let hr = h.add(b * units);
+        for_blocks(units, |j, n| {
+            let gz = load_n(xr.add(j), n);
+            let gh = tanh(load_n(xr.add(2 * units + j), n));
+            store_n(gh, xr.add(2 * units + j), n);
+            store_n(gz.mul(load_n(hp.add(j), n)).add(one.sub(gz).mul(gh)), hr.add(j), n);
+        });
+    }
+}
+
+/// GRU backward (`reset_after = false`), first half of a timestep, from `gates` = (z, r, ĥ) and the
+/// gradient `dh` reaching h_t: da_h = dh·(1 − z)·(1 − ĥ²) over the h block and
+/// da_z = dh·(h_prev − ĥ)·z(1 − z) over the z block (r is kept for [`gru_reset_before_backward_gates`]);
+/// adds dh·z into `dh_prev` unless it is null.
+///
+/// # Safety
+/// `gates` readable and writable for batch·3·units values; `h_prev`, `dh` readable and `dh_prev`
+/// (unless null) readable and writable for batch·units; `dh_prev` overlaps none of the others.
+pub unsafe fn gru_reset_before_backward_output(
+    batch: usize,
+    units: usize,
+    gates: *mut f32,
+    h_prev: *const f32,
+    dh: *const f32,
+    dh_prev: *mut f32,
+) {
+    let one = F32x4::splat(1.0);
+    for b in 0..batch {
+        let gr = gates.add(b * 3 * units);
+        let hp = h_prev.add(b * units);
+        let dhr = dh.add(b * units);
+        for_blocks(units, |j, n| {
+            let gz = load_n(gr.add(j), n);
+            let gh = load_n(gr.add(2 * units + j), n);
+            let d = load_n(dhr.add(j), n);
+            let hprev = load_n(hp.add(j), n);
+            store_n(d.mul(one.sub(gz)).mul(one.sub(gh.mul(gh))), gr.add(2 * units + j), n);
+            store_n(d.mul(hprev.sub(gh)).mul(gz.mul(one.sub(gz))), gr.add(j), n);
+            if !dh_prev.is_null() {
+                let p = dh_prev.add(b * units + j);
+                store_n(load_n(p, n).add(d.mul(gz)), p, n);
+            }
+        });
+    }
+}
+
+/// GRU backward (`reset_after = false`), second half: from the r block of `gates` and
+/// drh = ∂L/∂(r·h_prev) (= da_h·U_hᵀ, the caller's gemm), writes da_r = drh·h_prev·r(1 − r) over the
+/// r block and adds drh·r into `dh_prev` unless it is null.
+///
+/// # Safety
+/// `gates` readable and writable for batch·3·units values; `h_prev`, `drh` readable and `dh_prev`
+/// (unless null) readable and writable for batch·units; `dh_prev` overlaps none of the others.
+pub unsafe fn gru_reset_before_backward_gates(
+    batch: usize,
+    units: usize,
+    gates: *mut f32,
+    h_prev: *const f32,
+    drh: *const f32,
+    dh_prev: *mut f32,
+) {
+    let one = F32x4::splat(1.0);
+    for b in 0..batch {
+        let gr = gates.add(b * 3 * units);
+        let hp = h_prev.add(b * units);
+        let dr = drh.add(b * units);
+        for_blocks(units, |j, n| {
+            let r = load_n(gr.add(units + j), n);
+            let d = load_n(dr.add(j), n);
+            store_n(d.mul(load_n(hp.add(j), n)).mul(r.mul(one.sub(r))), gr.add(units + j), n);
+            if !dh_prev.is_null() {
+                let p = dh_prev.add(b * units + j);
+                store_n(load_n(p, n).add(d.mul(r)), p, n);
             }
         });
     }

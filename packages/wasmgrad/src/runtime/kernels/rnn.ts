@@ -8,6 +8,10 @@ export const RNN_SIGNATURES = {
   f32_lstm_backward_step: ['batch', 'units', 'gates', 'cPrev', 'c', 'dh', 'dc'],
   f32_gru_forward_step: ['batch', 'units', 'x', 'rec', 'brec', 'hPrev', 'h'],
   f32_gru_backward_step: ['batch', 'units', 'gates', 'rec', 'hPrev', 'dh', 'dhPrev'],
+  f32_gru_reset_before_gates: ['batch', 'units', 'x', 'rec', 'hPrev'],
+  f32_gru_reset_before_output: ['batch', 'units', 'x', 'hPrev', 'h'],
+  f32_gru_reset_before_backward_output: ['batch', 'units', 'gates', 'hPrev', 'dh', 'dhPrev'],
+  f32_gru_reset_before_backward_gates: ['batch', 'units', 'gates', 'hPrev', 'drh', 'dhPrev'],
   f32_copy_rows_3d: ['n0', 'n1', 'len', 'src', 'ss0', 'ss1', 'dst', 'ds0', 'ds1'],
   f32_scatter_add_rows: ['count', 'indices', 'rowLen', 'src', 'dst'],
 } as const;
@@ -154,6 +158,108 @@ export function gruBackwardStep(
   checkDisjoint(op, bufs[0] as Buf, [bufs[1] as Buf]);
   checkDisjoint(op, ['dhPrev', d, n], bufs);
   rt.kernels.f32_gru_backward_step(batch, units, gates, rec, hPrev, dh, d);
+}
+
+/**
+ * GRU forward (resetAfter false), first half of a step: z and r from `x` (x·W + b) and the z, r
+ * blocks of `rec` (h_prev·U_z, h_prev·U_r), written over x's z and r blocks; r·h_prev into the h
+ * block of rec (for the caller's (r·h_prev)·U_h gemm into x's h block).
+ */
+export function gruResetBeforeGates(
+  rt: Runtime,
+  batch: number,
+  units: number,
+  x: number,
+  rec: number,
+  hPrev: number,
+  op = 'gruResetBeforeGates',
+): void {
+  checkSizes(op, { batch, units, gates: 3 * batch * units });
+  const n = batch * units;
+  const bufs: Buf[] = [
+    ['x', x, 3 * n],
+    ['rec', rec, 3 * n],
+    ['hPrev', hPrev, n],
+  ];
+  for (const [name, p, count] of bufs) checkValues(rt, op, name, p, count);
+  checkDisjoint(op, bufs[1] as Buf, [bufs[0] as Buf, bufs[2] as Buf]);
+  rt.kernels.f32_gru_reset_before_gates(batch, units, x, rec, hPrev);
+}
+
+/** GRU forward (resetAfter false), second half: ĥ = tanh(x_h) over x's h block and h. */
+export function gruResetBeforeOutput(
+  rt: Runtime,
+  batch: number,
+  units: number,
+  x: number,
+  hPrev: number,
+  h: number,
+  op = 'gruResetBeforeOutput',
+): void {
+  checkSizes(op, { batch, units, gates: 3 * batch * units });
+  const n = batch * units;
+  const bufs: Buf[] = [
+    ['x', x, 3 * n],
+    ['hPrev', hPrev, n],
+    ['h', h, n],
+  ];
+  for (const [name, p, count] of bufs) checkValues(rt, op, name, p, count);
+  checkDisjoint(op, bufs[2] as Buf, [bufs[0] as Buf, bufs[1] as Buf]);
+  rt.kernels.f32_gru_reset_before_output(batch, units, x, hPrev, h);
+}
+
+/**
+ * GRU backward (resetAfter false), first half: da_h and da_z over gates' h and z blocks; adds the
+ * direct part dh·z of the h_{t−1} gradient into `dhPrev` (null: skipped).
+ */
+export function gruResetBeforeBackwardOutput(
+  rt: Runtime,
+  batch: number,
+  units: number,
+  gates: number,
+  hPrev: number,
+  dh: number,
+  dhPrev: number | null,
+  op = 'gruResetBeforeBackwardOutput',
+): void {
+  checkSizes(op, { batch, units, gates: 3 * batch * units });
+  const n = batch * units;
+  const bufs: Buf[] = [
+    ['gates', gates, 3 * n],
+    ['hPrev', hPrev, n],
+    ['dh', dh, n],
+  ];
+  for (const [name, p, count] of bufs) checkValues(rt, op, name, p, count);
+  const d = optionalValues(rt, op, 'dhPrev', dhPrev, n);
+  checkDisjoint(op, ['dhPrev', d, n], bufs);
+  rt.kernels.f32_gru_reset_before_backward_output(batch, units, gates, hPrev, dh, d);
+}
+
+/**
+ * GRU backward (resetAfter false), second half: from drh = ∂L/∂(r·h_prev), da_r over gates' r block
+ * and drh·r added into `dhPrev` (null: skipped).
+ */
+export function gruResetBeforeBackwardGates(
+  rt: Runtime,
+  batch: number,
+  units: number,
+  gates: number,
+  hPrev: number,
+  drh: number,
+  dhPrev: number | null,
+  op = 'gruResetBeforeBackwardGates',
+): void {
+  checkSizes(op, { batch, units, gates: 3 * batch * units });
+  const n = batch * units;
+  const bufs: Buf[] = [
+    ['gates', gates, 3 * n],
+    ['hPrev', hPrev, n],
+    ['drh', drh, n],
+  ];
+  for (const [name, p, count] of bufs) checkValues(rt, op, name, p, count);
+  const d = optionalValues(rt, op, 'dhPrev', dhPrev, n);
+  checkDisjoint(op, ['dhPrev', d, n], bufs);
+  rt.kernels.f32_gru_reset_before_backward_gates(batch, units, gates, hPrev, drh, d);
 }
 
 /** A 3-D strided view of rows: row (i, j) starts at byte `ptr + 4·(i·s0 + j·s1)`. */
