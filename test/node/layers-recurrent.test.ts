@@ -48,6 +48,7 @@ interface Case {
   returnState: boolean;
   goBackwards: boolean;
   useBias?: boolean;
+  resetAfter?: boolean;
 }
 
 /** Forward against the f64 reference and every gradient against finite differences. */
@@ -62,7 +63,7 @@ async function check(c: Case, simd: boolean, seed: number) {
   const x = randomValues(B * T * F, seed, -1, 1);
   const w = randomValues(F * k, seed + 1, -0.6, 0.6);
   const u = randomValues(U * k, seed + 2, -0.6, 0.6);
-  const b = randomValues(c.kind === 'gru' ? 2 * k : k, seed + 3, -0.5, 0.5);
+  const b = randomValues(c.kind === 'gru' && c.resetAfter !== false ? 2 * k : k, seed + 3, -0.5, 0.5);
   placeWeights(rt, layer, useBias ? [w, u, b] : [w, u]);
   const opts = { units: U, batch: B, time: T, features: F, ...c };
   const ref = (xv: Float64Array, wv: Float64Array, uv: Float64Array, bv: Float64Array) =>
@@ -123,6 +124,21 @@ describe('recurrent layers: forward against the f64 Keras equations, BPTT agains
       await check({ kind, returnSequences: true, goBackwards: false, returnState: false, useBias: false }, true, 9);
     });
   }
+
+  it('gru with resetAfter false (bias [3·units]): every combination, both builds', async () => {
+    let seed = 300;
+    for (const simd of [true, false])
+      for (const returnSequences of [false, true])
+        for (const goBackwards of [false, true]) {
+          await check({ kind: 'gru', resetAfter: false, returnSequences, goBackwards, returnState: false }, simd, seed++);
+        }
+    await check({ kind: 'gru', resetAfter: false, returnSequences: true, goBackwards: true, returnState: true }, true, 9);
+    await check(
+      { kind: 'gru', resetAfter: false, returnSequences: false, goBackwards: false, returnState: true, useBias: false },
+      true,
+      10,
+    );
+  });
 
   it('simpleRNN with a relu activation', async () => {
     const rt = await wg.createRuntime({ simd: true });
@@ -207,7 +223,6 @@ describe('recurrent layers: weights and errors', () => {
     expect(() => wg.layers.gru({ units: 2, recurrentDropout: 0.1 })).toThrow(/recurrentDropout/);
     expect(() => wg.layers.lstm({ units: 2, activation: 'relu' })).toThrow(/activation/);
     expect(() => wg.layers.lstm({ units: 2, recurrentActivation: 'tanh' })).toThrow(/recurrentActivation/);
-    expect(() => wg.layers.gru({ units: 2, resetAfter: false })).toThrow(/resetAfter/);
     expect(() => wg.layers.simpleRNN({ units: 2, activation: 'nope' as never })).toThrow(/unknown activation/);
     // Rank: [batch, time, features] only.
     const a = wg.layers.lstm({ units: 2, name: 'rank_check' });

@@ -78,13 +78,14 @@ describe('recurrent layers in a Sequential model', () => {
     const model = wg.sequential([
       wg.layers.simpleRNN({ units: 3, returnSequences: true, inputShape: [6, 2], activation: 'relu' }),
       wg.layers.lstm({ units: 4, returnSequences: true, goBackwards: true, unitForgetBias: false }),
+      wg.layers.gru({ units: 3, returnSequences: true, resetAfter: false }),
       wg.layers.gru({ units: 2, kernelRegularizer: wg.regularizers.l2(0.01) }),
     ]);
     const x = wg.randomNormal([3, 6, 2]);
     const y = model.predict(x).dataSync();
     const json = JSON.stringify(model.toJSON());
     const copy = wg.modelFromJSON(json);
-    expect(copy.layers.map((l) => l.className)).toEqual(['SimpleRNN', 'LSTM', 'GRU']);
+    expect(copy.layers.map((l) => l.className)).toEqual(['SimpleRNN', 'LSTM', 'GRU', 'GRU']);
     copy.layers.forEach((l, i) => {
       expect(l.getConfig()).toEqual(model.layers[i]?.getConfig());
     });

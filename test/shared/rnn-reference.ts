@@ -15,6 +15,8 @@ export interface RnnRefOptions {
   features: number;
   returnSequences?: boolean;
   goBackwards?: boolean;
+  /** GRU: reset gate after the recurrent product (default true) or before it (bias [3·units]). */
+  resetAfter?: boolean;
   /** SimpleRNN activation (default tanh). */
   activation?: (x: number) => number;
 }
@@ -46,7 +48,8 @@ export function rnnReference(
   const hOut = new Float64Array(B * U);
   const cOut = new Float64Array(o.kind === 'lstm' ? B * U : 0);
   const bias = (j: number) => (b ? (b[j] as number) : 0);
-  const recBias = (j: number) => (b && o.kind === 'gru' ? (b[k + j] as number) : 0);
+  const resetAfter = o.resetAfter ?? true;
+  const recBias = (j: number) => (b && o.kind === 'gru' && resetAfter ? (b[k + j] as number) : 0);
   for (let n = 0; n < B; n++) {
     let h = new Float64Array(U);
     let c = new Float64Array(U);
@@ -74,11 +77,20 @@ export function rnnReference(
           const og = sig(at(xp, 3) + at(hp, 3));
           cn[j] = f * (c[j] as number) + i * g;
           hn[j] = og * Math.tanh(cn[j] as number);
-        } else {
+        } else if (resetAfter) {
           const z = sig(at(xp, 0) + at(hp, 0));
           const r = sig(at(xp, 1) + at(hp, 1));
           const hh = Math.tanh(at(xp, 2) + r * at(hp, 2));
           hn[j] = z * (h[j] as number) + (1 - z) * hh;
+        } else {
+          // ĥ = tanh(x·W_h + b_h + (r ⊙ h)·U_h), r over every unit.
+          const z = sig(at(xp, 0) + at(hp, 0));
+          let a = at(xp, 2);
+          for (let q = 0; q < U; q++) {
+            const rq = sig((xp[U + q] as number) + (hp[U + q] as number));
+            a += rq * (h[q] as number) * (u[q * k + 2 * U + j] as number);
+          }
+          hn[j] = z * (h[j] as number) + (1 - z) * Math.tanh(a);
         }
       }
       h = hn;

@@ -1,7 +1,5 @@
-import { ValueError } from '../errors.js';
 import type { Initializer } from '../initializers/initializers.js';
-import { gemm } from '../runtime/kernels/gemm.js';
-import { gruBackwardStep, gruForwardStep, lstmBackwardStep, lstmForwardStep } from '../runtime/kernels/rnn.js';
+import { lstmBackwardStep, lstmForwardStep } from '../runtime/kernels/rnn.js';
 import type { Runtime } from '../runtime/runtime.js';
 import {
   type Activation,
@@ -13,6 +11,9 @@ import {
 } from './activations.js';
 import type { StepContext } from './layer.js';
 import { type CellGradients, RNN, type RNNArgs } from './recurrent.js';
+import { fusedActivations, recurrentBackprop, recurrentProduct } from './recurrent-ops.js';
+
+export { GRU, type GRUArgs } from './recurrent-gru.js';
 
 /** Options of {@link LSTM}. */
 export interface LSTMArgs extends RNNArgs {
@@ -20,78 +21,6 @@ export interface LSTMArgs extends RNNArgs {
   recurrentActivation?: ActivationIdentifier;
   /** Initialize the forget-gate bias to 1 (default true), as Keras. */
   unitForgetBias?: boolean;
-}
-
-/** Options of {@link GRU}. */
-export interface GRUArgs extends RNNArgs {
-  /** Gate activation (default sigmoid; the fused kernel supports only sigmoid). */
-  recurrentActivation?: ActivationIdentifier;
-  /**
-   * Apply the reset gate after the recurrent matrix product (Keras' default, cuDNN-compatible;
-   * bias [2, 3·units]). Only true is supported.
-   */
-  resetAfter?: boolean;
-}
-
-/** The fused LSTM/GRU kernels hard-wire tanh and sigmoid: other choices are refused up front. */
-function fusedActivations(name: string, args: LSTMArgs | GRUArgs): void {
-  const act = getActivation(args.activation ?? 'tanh', name);
-  const rec = getActivation(args.recurrentActivation ?? 'sigmoid', name);
-  if (act.name !== 'tanh') throw new ValueError(name, `activation must be 'tanh' (fused kernel), got '${act.name}'`);
-  if (rec.name !== 'sigmoid') {
-    throw new ValueError(name, `recurrentActivation must be 'sigmoid' (fused kernel), got '${rec.name}'`);
-  }
-}
-
-/** y_s + hs[s]·U (beta = 1) into the [batch, cols] block `c` (rows of the recurrent product). */
-function recurrentProduct(
-  rt: Runtime,
-  batch: number,
-  units: number,
-  cols: number,
-  h: number,
-  u: number,
-  beta: number,
-  c: number,
-  op: string,
-): void {
-  gemm(
-    rt,
-    batch,
-    cols,
-    units,
-    1,
-    { ptr: h, rowStride: units, colStride: 1 },
-    { ptr: u, rowStride: cols, colStride: 1 },
-    beta,
-    { ptr: c, rowStride: cols, colStride: 1 },
-    op,
-  );
-}
-
-/** dh_{s−1} += d·Uᵀ for a [batch, cols] pre-activation gradient block d. */
-function recurrentBackprop(
-  rt: Runtime,
-  batch: number,
-  units: number,
-  cols: number,
-  d: number,
-  u: number,
-  dhPrev: number,
-  op: string,
-): void {
-  gemm(
-    rt,
-    batch,
-    units,
-    cols,
-    1,
-    { ptr: d, rowStride: cols, colStride: 1 },
-    { ptr: u, rowStride: 1, colStride: cols },
-    1,
-    { ptr: dhPrev, rowStride: units, colStride: 1 },
-    op,
-  );
 }
 
 /** Fully connected RNN: h_t = activation(x_t·W + h_{t−1}·U + b). */
@@ -215,60 +144,5 @@ export class LSTM extends RNN {
       recurrentActivation: 'sigmoid',
       unitForgetBias: this.unitForgetBias,
     };
-  }
-}
-
-/**
- * Gated recurrent unit (Cho et al. 2014), Keras' resetAfter form: gates z, r, h in kernel
- * [features, 3·units] and recurrent_kernel [units, 3·units]; bias [2, 3·units] (input bias, then
- * recurrent bias). ĥ = tanh(x·W_h + b_h + r·(h·U_h + b'_h)), h = z·h_prev + (1 − z)·ĥ.
- */
-export class GRU extends RNN {
-  readonly className = 'GRU';
-  protected readonly gates = 3;
-  readonly resetAfter: boolean;
-  private rec = 0;
-
-  constructor(args: GRUArgs) {
-    super(args, 'gru');
-    fusedActivations(this.name, args);
-    this.resetAfter = args.resetAfter ?? true;
-    if (!this.resetAfter) throw new ValueError(this.name, 'resetAfter: false is not supported (use the default true)');
-  }
-
-  protected override biasShape(): number[] {
-    return [2, 3 * this.units];
-  }
-
-  protected runSteps(ctx: StepContext, B: number): number[] {
-    const { rt } = ctx;
-    const [T, U] = [this.timesteps, this.units];
-    this.rec = ctx.alloc(T * B * 3 * U);
-    const brec = this.bias ? this.bias.ptr + 4 * 3 * U : null;
-    for (let s = 0; s < T; s++) {
-      const recs = this.at(this.rec, s, B, 3 * U);
-      if (s > 0) {
-        recurrentProduct(rt, B, U, 3 * U, this.at(this.hs, s, B, U), this.recurrentKernel.ptr, 0, recs, this.name);
-      } else this.zero(rt, recs, B * 3 * U);
-      const zs = this.at(this.z, s, B, 3 * U);
-      gruForwardStep(rt, B, U, zs, recs, brec, this.at(this.hs, s, B, U), this.at(this.hs, s + 1, B, U), this.name);
-    }
-    return [this.at(this.hs, T, B, U)];
-  }
-
-  protected backSteps(ctx: StepContext, B: number, dh: number): CellGradients {
-    const { rt } = ctx;
-    const U = this.units;
-    for (let s = this.timesteps - 1; s >= 0; s--) {
-      const [zs, recs] = [this.at(this.z, s, B, 3 * U), this.at(this.rec, s, B, 3 * U)];
-      const dhPrev = s > 0 ? this.at(dh, s - 1, B, U) : null;
-      gruBackwardStep(rt, B, U, zs, recs, this.at(this.hs, s, B, U), this.at(dh, s, B, U), dhPrev, this.name);
-      if (dhPrev !== null) recurrentBackprop(rt, B, U, 3 * U, recs, this.recurrentKernel.ptr, dhPrev, this.name);
-    }
-    return { dz: this.z, drec: this.rec };
-  }
-
-  getConfig(): Record<string, unknown> {
-    return { ...this.baseConfig(), activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: this.resetAfter };
   }
 }

@@ -258,7 +258,7 @@ export abstract class RNN extends Layer {
     return [dx];
   }
 
-  /** dW = xᵀ·dz, dU = hs[0..T)ᵀ·drec, db = column sums (overwriting the gradients). */
+  /** dW = xᵀ·dz, dU (see recurrentKernelGradient), db = column sums (overwriting the gradients). */
   private weightGradients(rt: Runtime, B: number, dz: number, drec: number): void {
     const [T, F, U] = [this.timesteps, this.features, this.units];
     const k = this.gates * U;
@@ -277,25 +277,29 @@ export abstract class RNN extends Layer {
         this.name,
       );
     }
-    if (this.recurrentKernel.trainable) {
-      gemm(
-        rt,
-        U,
-        k,
-        rows,
-        1,
-        { ptr: this.hs, rowStride: 1, colStride: U },
-        { ptr: drec, rowStride: k, colStride: 1 },
-        0,
-        { ptr: this.recurrentKernel.grad, rowStride: k, colStride: 1 },
-        this.name,
-      );
-    }
+    if (this.recurrentKernel.trainable) this.recurrentKernelGradient(rt, rows, drec);
     if (this.bias?.trainable) {
       sumRows(rt, rows, k, dz, this.bias.grad, {}, this.name);
       // GRU (resetAfter): the second bias row is the recurrent bias, whose gradient sums drec.
       if (this.bias.size === 2 * k) sumRows(rt, rows, k, drec, this.bias.grad + 4 * k, {}, this.name);
     }
+  }
+
+  /** dU = hs[0..T)ᵀ·drec over all `rows` = time·batch rows, overwriting the gradient. */
+  protected recurrentKernelGradient(rt: Runtime, rows: number, drec: number): void {
+    const [U, k] = [this.units, this.gates * this.units];
+    gemm(
+      rt,
+      U,
+      k,
+      rows,
+      1,
+      { ptr: this.hs, rowStride: 1, colStride: U },
+      { ptr: drec, rowStride: k, colStride: 1 },
+      0,
+      { ptr: this.recurrentKernel.grad, rowStride: k, colStride: 1 },
+      this.name,
+    );
   }
 
   /** Options common to every recurrent layer, for getConfig. */
