@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../../packages/wasmgrad/src/index.js';
 
@@ -253,6 +254,32 @@ describe('CSV sources and streaming', () => {
       got.y?.dispose();
     }
     await expect(wg.data.readCsv(join(dir, 'missing.csv'))).rejects.toThrow(/could not open/);
+    want.x.dispose();
+    want.y?.dispose();
+  });
+
+  it('inflates gzip bytes and .csv.gz files on the fly; corrupt gzip is a FormatError', async () => {
+    const want = await wg.data.readCsv(IRIS_LIKE, config);
+    const gz = gzipSync(IRIS_LIKE);
+    const gzFile = join(dir, 'small.csv.gz');
+    writeFileSync(gzFile, gz);
+    for (const source of [gz, gzFile, new Blob([gz])]) {
+      const got = await wg.data.readCsv(source, { ...config, chunkBytes: 1 });
+      expect(Array.from(got.x.dataSync())).toEqual(Array.from(want.x.dataSync()));
+      got.x.dispose();
+      got.y?.dispose();
+    }
+    const { err } = await failure(() => wg.data.readCsv(gz.subarray(0, gz.length - 12), { name: 'cut.csv.gz' }));
+    expect(err).toBeInstanceOf(wg.FormatError);
+    expect(err.message).toMatch(/csv:cut\.csv\.gz: corrupt gzip data/);
+    // A gzip bomb (100 MB of one line inflating from ~100 kB) stops at the record cap, having
+    // inflated little more than the cap.
+    const bomb = gzipSync(Buffer.alloc(100_000_000, 0x61));
+    const t0 = performance.now();
+    await expect(wg.data.readCsv(bomb)).rejects.toThrow(/record longer than the 1048576-character cap/);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    // Stopping early (take) closes the file.
+    expect((await wg.data.csv(gzFile, config).take(1).toArray()).length).toBe(1);
     want.x.dispose();
     want.y?.dispose();
   });

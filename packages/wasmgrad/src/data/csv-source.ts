@@ -2,9 +2,11 @@
  * Where CSV text comes from, read in chunks so that files and HTTP bodies larger than memory
  * stream through: a file path or file: URL (Node, Deno), an http(s) URL (fetched), a Response,
  * a Blob, a ReadableStream of bytes, bytes, or text (`{ text }`, or a string holding a line break).
+ * Byte sources starting with the gzip magic number are inflated on the fly.
  */
 import { FormatError, ValueError } from '../errors.js';
 import { isNode } from '../runtime/platform.js';
+import { isGzip } from './gzip.js';
 
 /** What `wg.data.csv` reads. A string without a line break is a path or URL; with one, CSV text. */
 export type CsvSource =
@@ -193,8 +195,83 @@ async function* nodeFileChunks(path: string | URL, chunkBytes: number, name: str
   }
 }
 
-/** UTF-8 decoding in streaming mode; invalid bytes are a FormatError naming the source. */
-async function* decode(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, name: string): AsyncGenerator<string> {
+/**
+ * The bytes as they are, or inflated when they start with the gzip magic number: streamed through
+ * the platform's DecompressionStream in step with the consumer, so a large (or bomb) .csv.gz costs
+ * bounded memory. Corrupt gzip data is a FormatError naming the source.
+ */
+async function* gunzipIfGzip(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  name: string,
+): AsyncGenerator<Uint8Array> {
+  const it = (Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]()) as
+    | AsyncIterator<Uint8Array>
+    | Iterator<Uint8Array>;
+  let head: Uint8Array = new Uint8Array(0);
+  let done = false;
+  try {
+    while (head.length < 2 && !done) {
+      const r = await it.next();
+      if (r.done) done = true;
+      else head = head.length === 0 ? r.value : concat(head, r.value);
+    }
+    if (!isGzip(head)) {
+      if (head.length > 0) yield head;
+      while (!done) {
+        const r = await it.next();
+        if (r.done) done = true;
+        else yield r.value;
+      }
+      return;
+    }
+    const inflate = new DecompressionStream('gzip');
+    const writer = inflate.writable.getWriter();
+    // Feeds the compressed chunks as the decompressor asks for them (write() waits on backpressure).
+    const pump = (async () => {
+      try {
+        await writer.write(head as Uint8Array<ArrayBuffer>);
+        for (;;) {
+          const r = await it.next();
+          if (r.done) break;
+          await writer.write(r.value as Uint8Array<ArrayBuffer>);
+        }
+        done = true;
+        await writer.close();
+      } catch {
+        // The reader side reports corrupt data; a cancelled read needs nothing more.
+      }
+    })();
+    const reader = inflate.readable.getReader();
+    try {
+      for (;;) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await reader.read();
+        } catch (err) {
+          throw new FormatError(`csv:${name}`, `corrupt gzip data: ${(err as Error).message}`);
+        }
+        if (r.done) break;
+        yield r.value;
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+      await pump;
+    }
+  } finally {
+    if (!done) await it.return?.();
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** UTF-8 decoding in streaming mode (after gzip inflation); invalid bytes are a FormatError naming the source. */
+async function* decode(raw: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, name: string): AsyncGenerator<string> {
+  const chunks = gunzipIfGzip(raw, name);
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let offset = 0;
   const run = (bytes?: Uint8Array): string => {
