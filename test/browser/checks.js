@@ -143,46 +143,61 @@ async function framesDuring(train) {
   requestAnimationFrame(frame);
   const t0 = performance.now();
   const history = await train();
-  const ms = performance.now() - t0;
+  const t1 = performance.now();
+  const ms = t1 - t0;
   running = false;
-  let maxGap = 0;
-  for (let i = 1; i < stamps.length; i++) maxGap = Math.max(maxGap, stamps[i] - stamps[i - 1]);
-  return { history, ms, frames: stamps.length, maxGap };
+  // The fit's start and end count as frame edges too, so a freeze at either end is not missed.
+  const edges = [t0, ...stamps.filter((t) => t > t0 && t < t1), t1];
+  const gaps = edges.slice(1).map((t, i) => t - edges[i]);
+  gaps.sort((a, b) => a - b);
+  const maxGap = gaps.length ? gaps[gaps.length - 1] : ms;
+  const p95 = gaps.length ? gaps[Math.min(gaps.length - 1, Math.floor(gaps.length * 0.95))] : ms;
+  return { history, ms, frames: stamps.length, maxGap, p95 };
 }
 
 /**
- * Images for a small CNN: 16×16 grey squares with a bright 4×4 patch, labelled by the half it
+ * Images for a small CNN: 28×28 grey squares with a bright 6×6 patch, labelled by the half it
  * lies in (one-hot, 2 classes); a seeded generator makes them the same on every run.
  */
 function patchImages(n) {
   const rand = seededRandom(23);
-  const x = new Float32Array(n * 16 * 16);
+  const side = 28;
+  const x = new Float32Array(n * side * side);
   const y = new Float32Array(n * 2);
   for (let s = 0; s < n; s++) {
-    const row = Math.floor(rand(0, 12.999));
-    const col = Math.floor(rand(0, 12.999));
-    for (let i = 0; i < 256; i++) x[s * 256 + i] = rand(0, 0.2);
-    for (let r = row; r < row + 4; r++) for (let c = col; c < col + 4; c++) x[s * 256 + r * 16 + c] = 1;
-    y[s * 2 + (col + 2 < 8 ? 0 : 1)] = 1;
+    const row = Math.floor(rand(0, side - 6 + 0.999));
+    const col = Math.floor(rand(0, side - 6 + 0.999));
+    const image = x.subarray(s * side * side, (s + 1) * side * side);
+    for (let i = 0; i < image.length; i++) image[i] = rand(0, 0.2);
+    for (let r = row; r < row + 6; r++) for (let c = col; c < col + 6; c++) image[r * side + c] = 1;
+    y[s * 2 + (col + 3 < side / 2 ? 0 : 1)] = 1;
   }
-  return { x: { values: x, shape: [n, 16, 16, 1] }, y: { values: y, shape: [n, 2] } };
+  return { x: { values: x, shape: [n, side, side, 1] }, y: { values: y, shape: [n, 2] } };
 }
 
-/** A small CNN: conv 3×3×8 → max pool 2 → conv 3×3×16 → max pool 2 → dense 2 (softmax). */
+/**
+ * A small CNN: conv 3×3×16 → max pool 2 → conv 3×3×32 → max pool 2 → dense 2 (softmax). With
+ * batches of 256 one training step is long enough (~0.1–0.3 s) that the page's own thread,
+ * which can only yield between steps, visibly misses frames.
+ */
 function cnnModel() {
   wg.setSeed(9);
   return wg.sequential([
-    wg.layers.conv2d({ inputShape: [16, 16, 1], filters: 8, kernelSize: 3, activation: 'relu', padding: 'same' }),
+    wg.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, activation: 'relu', padding: 'same' }),
     wg.layers.maxPooling2d({ poolSize: 2 }),
-    wg.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', padding: 'same' }),
+    wg.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', padding: 'same' }),
     wg.layers.maxPooling2d({ poolSize: 2 }),
     wg.layers.flatten(),
     wg.layers.dense({ units: 2, activation: 'softmax' }),
   ]);
 }
 
-/** Longest gap between animation frames allowed while a worker trains (60 Hz frames are ~17 ms). */
-const MAX_FRAME_GAP_MS = 250;
+/**
+ * Bounds on frame gaps while a worker trains (60 Hz frames are ~17 ms apart): generous, so that
+ * a loaded machine passes, yet far below what training on the page's thread gives (~1.7 s here).
+ */
+const MAX_FRAME_GAP_MS = 500;
+const P95_FRAME_GAP_MS = 100;
 
 /**
  * While a CNN trains in a worker, requestAnimationFrame keeps running on the page. The note
@@ -193,24 +208,29 @@ async function cnnKeepsPageResponsive() {
   await wg.ready();
   const compile = { optimizer: wg.optimizers.adam({ learningRate: 0.005 }), loss: 'categoricalCrossentropy' };
   const trainer = await wg.worker.spawn(cnnModel(), { compile });
-  const { x, y } = patchImages(512);
-  const args = { epochs: 6, batchSize: 32, seed: 5 };
+  const { x, y } = patchImages(1024);
+  const args = { epochs: 3, batchSize: 256, seed: 5 };
   const local = cnnModel();
   try {
     const w = await framesDuring(() => trainer.fit(x, y, args));
-    assert(w.history.epoch.length === 6, `fit ran ${w.history.epoch.length} epochs`);
+    assert(w.history.epoch.length === 3, `fit ran ${w.history.epoch.length} epochs`);
     const losses = w.history.history.loss;
-    assert(losses[5] < losses[0], `the CNN did not learn: loss ${losses[0]} → ${losses[5]}`);
+    assert(losses[2] < losses[0], `the CNN did not learn: loss ${losses[0]} → ${losses[2]}`);
     assert(w.frames >= 10, `only ${w.frames} animation frames during a ${w.ms.toFixed(0)} ms fit`);
     assert(
       w.maxGap < MAX_FRAME_GAP_MS,
       `the longest gap between animation frames was ${w.maxGap.toFixed(0)} ms (bound ${MAX_FRAME_GAP_MS} ms)`,
     );
+    assert(
+      w.p95 < P95_FRAME_GAP_MS,
+      `95% of frame gaps were below ${w.p95.toFixed(0)} ms (bound ${P95_FRAME_GAP_MS} ms)`,
+    );
     local.compile({ ...compile, optimizer: wg.optimizers.adam({ learningRate: 0.005 }) });
     const tx = wg.tensor(x.values, x.shape);
     const ty = wg.tensor(y.values, y.shape);
     const p = await framesDuring(() => local.fit(tx, ty, args));
-    const fmt = (r) => `${r.ms.toFixed(0)} ms fit, ${r.frames} frames, longest gap ${r.maxGap.toFixed(1)} ms`;
+    const fmt = (r) =>
+      `${r.ms.toFixed(0)} ms fit, ${r.frames} frames, longest gap ${r.maxGap.toFixed(1)} ms, 95th percentile ${r.p95.toFixed(1)} ms`;
     const msg = `CNN in a worker: ${fmt(w)}; same fit on the page thread: ${fmt(p)}`;
     console.log(msg);
     return msg;
