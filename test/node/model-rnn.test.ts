@@ -3,13 +3,17 @@
  * model against finite differences of the f64 reference; JSON round trips; typed errors for
  * sequences of the wrong length; and fixed-seed learning runs, each a few seconds of CPU:
  * - LSTM and GRU classify noisy sine vs square waves (≥ 95% test accuracy asserted);
+ * - (interop) the same weights give the same predictions in tfjs-layers (Keras weight layout);
  * - embedding → LSTM learns whether token A comes before token B (an order task that a bag of
  *   words cannot solve; ≥ 90% test accuracy asserted).
  */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import * as wg from '../../packages/wasmgrad/src/index.js';
 import { rnnReference } from '../shared/rnn-reference.js';
-import { seededRandom } from '../shared/tolerance.js';
+import { assertClose, seededRandom } from '../shared/tolerance.js';
 
 describe('recurrent layers in a Sequential model', () => {
   it('lstm (sequences) → gru → dense: loss gradients of every weight match finite differences', async () => {
@@ -97,6 +101,65 @@ describe('recurrent layers in a Sequential model', () => {
     expect(() => wg.sequential([wg.layers.lstm({ units: 2, inputShape: [6] })]).build()).toThrow(wg.ShapeError);
     model.dispose();
     copy.dispose();
+  });
+});
+
+describe('weights interoperate with tfjs-layers', () => {
+  it('simpleRNN, lstm and gru (resetAfter false, the form tfjs implements) predict as tfjs-layers with the same weights', async () => {
+    await wg.ready();
+    await tf.setBackend('cpu');
+    wg.setSeed(9);
+    const [N, T, F] = [3, 7, 4];
+    const rand = seededRandom(9);
+    const xv = Array.from({ length: N * T * F }, () => rand(-1, 1));
+    const cases = [
+      {
+        ours: wg.layers.simpleRNN({ units: 5, inputShape: [T, F], returnSequences: true }),
+        theirs: tfl.layers.simpleRNN({
+          recurrentInitializer: 'glorotUniform', // tfjs 4.22's orthogonal fails (rMat.flatten)
+          units: 5,
+          inputShape: [T, F],
+          returnSequences: true,
+        }),
+      },
+      {
+        ours: wg.layers.lstm({ units: 6, inputShape: [T, F], goBackwards: true, biasInitializer: 'randomNormal' }),
+        theirs: tfl.layers.lstm({
+          recurrentInitializer: 'glorotUniform',
+          units: 6,
+          inputShape: [T, F],
+          goBackwards: true,
+          recurrentActivation: 'sigmoid',
+        }),
+      },
+      {
+        ours: wg.layers.gru({
+          units: 4,
+          inputShape: [T, F],
+          resetAfter: false,
+          returnSequences: true,
+          biasInitializer: 'randomNormal',
+        }),
+        theirs: tfl.layers.gru({
+          recurrentInitializer: 'glorotUniform',
+          units: 4,
+          inputShape: [T, F],
+          returnSequences: true,
+          recurrentActivation: 'sigmoid',
+        }),
+      },
+    ];
+    for (const { ours, theirs } of cases) {
+      const model = wg.sequential([ours]);
+      const want = tf.tidy(() => {
+        const m = tfl.sequential({ layers: [theirs] });
+        m.setWeights(model.getWeights().map((t) => tf.tensor(t.dataSync(), t.shape as number[])));
+        return (m.predict(tf.tensor3d(xv, [N, T, F])) as tf.Tensor).dataSync();
+      });
+      const got = model.predict(wg.tensor(xv, [N, T, F])).dataSync();
+      assertClose(got, want, { atol: 2e-6, rtol: 1e-5 }, `${ours.className} vs tfjs-layers`);
+      model.dispose();
+    }
   });
 });
 
