@@ -176,19 +176,32 @@ describe('tfjs-layers import', () => {
     await expectSamePredictions(saved, m, [6, 6, 3]);
   });
 
-  it('unsupported classes, functional models and damaged files are FormatErrors naming the problem', async () => {
+  it('a functional model (tf.model: two branches, concatenate and add) matches tfjs predictions', async () => {
+    const input = tfl.input({ shape: [5] });
+    const a = tfl.layers.dense({ units: 6, activation: 'relu' }).apply(input) as tfl.SymbolicTensor;
+    const b = tfl.layers.dense({ units: 6, activation: 'tanh' }).apply(input) as tfl.SymbolicTensor;
+    const c = tfl.layers.dense({ units: 6 }).apply(input) as tfl.SymbolicTensor;
+    const sum = tfl.layers.add().apply([a, b]) as tfl.SymbolicTensor;
+    const joined = tfl.layers.concatenate().apply([sum, c]) as tfl.SymbolicTensor;
+    const out = tfl.layers.dense({ units: 3, activation: 'softmax' }).apply(joined) as tfl.SymbolicTensor;
+    const m = tfl.model({ inputs: input, outputs: out });
+    m.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+    const x = tf.tensor(inputs([12, 5], 3), [12, 5]);
+    await m.fit(x, tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32'), 3), { epochs: 3, verbose: 0 });
+    const loaded = await expectSamePredictions(await saveTfjs(m), m, [5]);
+    expect(loaded.toJSON().className).toBe('Functional');
+  });
+
+  it('unsupported classes and damaged files are FormatErrors naming the problem', async () => {
     const conv1d = tfl.sequential({
       layers: [tfl.layers.conv1d({ inputShape: [5, 3], filters: 2, kernelSize: 2 }), tfl.layers.dense({ units: 1 })],
     });
     await expect(wg.io.fromTfjs(await saveTfjs(conv1d))).rejects.toThrow(
       /layer 0 'conv1d_Conv1D\d+' has class 'Conv1D', which wasmgrad cannot import; supported: Dense, Conv2D/,
     );
-    const input = tfl.input({ shape: [3] });
-    const functional = tfl.model({
-      inputs: input,
-      outputs: tfl.layers.dense({ units: 2 }).apply(input) as tfl.SymbolicTensor,
-    });
-    await expect(wg.io.fromTfjs(await saveTfjs(functional))).rejects.toThrow(/model class 'Model' cannot be imported/);
+    const bogus = await saveTfjs(tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 2 })] }));
+    (bogus.modelJSON.modelTopology as { class_name: string }).class_name = 'Bogus';
+    await expect(wg.io.fromTfjs(bogus)).rejects.toThrow(/model class 'Bogus' cannot be imported/);
 
     const mlp = tfl.sequential({ layers: [tfl.layers.dense({ inputShape: [3], units: 2 })] });
     const good = await saveTfjs(mlp);
