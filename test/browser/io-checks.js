@@ -156,6 +156,29 @@ async function runChecks() {
     );
   });
 
+  await check(results, 'chromium io · a Web Worker saves to IndexedDB; the page loads it', async () => {
+    const { model, xs, shape } = await trainedMlp(10);
+    const { weights } = await model.save();
+    const worker = new Worker('/test/browser/io-worker.js', { type: 'module' });
+    try {
+      const reply = await new Promise((resolve, reject) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => reject(new Error(`the worker failed: ${e.message || 'could not load'}`));
+        worker.postMessage({ bytes: weights, name: 'io-from-worker' });
+      });
+      assert(reply.ok, `the worker reported: ${reply.error}`);
+      assert(
+        /downloads:\/\/ needs a browser page/.test(reply.downloadError),
+        `downloads:// in a worker: ${reply.downloadError}`,
+      );
+    } finally {
+      worker.terminate();
+    }
+    const loaded = await wg.loadModel('indexeddb://io-from-worker');
+    assertEqual(predict(loaded, xs, shape), predict(model, xs, shape), 'saved by the worker');
+    await wg.io.removeModel('indexeddb://io-from-worker');
+  });
+
   await check(results, 'chromium io · downloads:// starts one download of name.safetensors', async () => {
     const { model, xs, shape } = await trainedMlp(9);
     await model.save('downloads://io-roundtrip');
