@@ -104,6 +104,12 @@ describe('fitDataset', () => {
       batchesPerEpoch: 2,
     });
     expect(short.epoch).toEqual([0, 1]);
+    // Running dry exactly at an epoch boundary ends training too (no empty epoch, no error).
+    const exact = await wg.data.fitDataset(model, wg.data.fromTensors({ xs: x, ys: y }).batch(45), {
+      epochs: 5,
+      batchesPerEpoch: 1,
+    });
+    expect(exact.epoch).toEqual([0, 1]);
 
     // A validation dataset; earlyStopping ends training through model.stopTraining.
     const val = wg.data.fromTensors({ xs: x, ys: y }).batch(32);

@@ -178,8 +178,11 @@ export async function fitDataset(
       } finally {
         if (!shared) await it.return?.();
       }
-      if (seen === 0 && !model.stopTraining)
+      if (seen === 0 && !model.stopTraining) {
+        // Ran dry exactly at an epoch boundary (batchesPerEpoch): training is over.
+        if (exhausted && epoch > initialEpoch) break;
         throw new ValueError('fitDataset', `epoch ${epoch} got no batches: the dataset is empty`);
+      }
       const logs: Logs = { loss: seen > 0 ? lossSum / seen : Number.NaN };
       if (val !== undefined && !model.stopTraining) {
         const v = Array.isArray(val) ? model.evaluate(val[0], val[1]) : await evaluateDataset(model, val, valLimit);
