@@ -1,6 +1,18 @@
 /**
  * Data loading: IDX files (MNIST, Fashion-MNIST), CSV (eager and streaming), tf.data-style
  * datasets, seeded splits, feature scalers, and training from a dataset.
+ *
+ * ```ts
+ * // In memory: read, split, scale with training statistics only.
+ * const { x, y, schema } = await wg.data.readCsv('iris.csv', { columnConfigs: { species: { isLabel: true } } });
+ * const { train, validation } = wg.data.split(x, y, { validation: 0.2, seed: 1, stratify: true });
+ * const scaler = wg.data.standardScaler().fit(train.x);
+ * await model.fit(scaler.transform(train.x), train.y, { epochs: 50 });
+ *
+ * // Larger than memory: stream rows, shuffle through a buffer, batch, train.
+ * const rows = wg.data.csv('big.csv.gz', { schema });
+ * await model.fitDataset(rows.shuffle(10_000, 42).batch(256), { epochs: 3 });
+ * ```
  * @module
  */
 export {
