@@ -51,7 +51,7 @@ export { type Regularizer, regularizers } from './regularizers/regularizers.js';
 export { Allocator } from './runtime/allocator.js';
 export { KERNEL_SIGNATURES } from './runtime/kernels/signatures.js';
 export { simdSupported, type WasmSource } from './runtime/loader.js';
-export { createRuntime, Runtime, type RuntimeOptions, runtime } from './runtime/runtime.js';
+export { createRuntime, getThreads, Runtime, type RuntimeOptions, runtime, setThreads } from './runtime/runtime.js';
 export * from './tensor/index.js';
 export * as tune from './tune/index.js';
 export * as worker from './worker/index.js';

@@ -26,6 +26,11 @@ export function defaultWasmUrl(simd: boolean): URL {
     : new URL('../../wasm/wasmgrad-scalar.wasm', import.meta.url);
 }
 
+/** The URL of the packaged shared-memory (threads) module. */
+export function defaultThreadsWasmUrl(): URL {
+  return new URL('../../wasm/wasmgrad-simd-threads.wasm', import.meta.url);
+}
+
 async function fromUrl(url: URL): Promise<WebAssembly.Module> {
   if (url.protocol === 'file:' && isNode()) {
     // Node's fetch cannot read file URLs. The specifier is built at run time so that bundlers
@@ -45,6 +50,11 @@ async function fromResponse(response: Response): Promise<WebAssembly.Module> {
     return WebAssembly.compileStreaming(response);
   }
   return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/** Compiles the shared-memory module for threads (the packaged one unless given). */
+export function compileThreadsModule(source: WasmSource | undefined): Promise<WebAssembly.Module> {
+  return compileModule(source ?? defaultThreadsWasmUrl(), true);
 }
 
 /** Compiles the module from a source given by the user, or the packaged one. */
