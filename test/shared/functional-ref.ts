@@ -75,12 +75,12 @@ export function mse(pred: F64, target: F64): number {
 
 /**
  * Sets seeded weights (uniform in ±`scale`), then compares the model's MSE loss and its
- * `lossAndGradients` with the f64 reference `forward(weights, x)` and central finite differences
+ * `lossAndGradients` with the f64 reference `forward(weights, ...inputs)` and central finite differences
  * of it over every weight value. Returns the number of gradient values checked.
  */
 export function checkModelGradients(
   model: wg.LayersModel,
-  forward: (w: F64[], x: F64) => F64,
+  forward: (w: F64[], ...xs: F64[]) => F64,
   rows: number,
   seed: number,
   scale = 0.8,
@@ -92,14 +92,16 @@ export function checkModelGradients(
     Float64Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => Math.fround(rand(-scale, scale))),
   );
   model.setWeights(weights.map((w, i) => wg.tensor(Array.from(w), shapes[i] as number[])));
-  const inLen = model.inputShape.reduce((a, b) => a * b, 1);
+  const xvs = model.inputShapes.map((shape) =>
+    Float64Array.from({ length: rows * shape.reduce((p, q) => p * q, 1) }, () => Math.fround(rand(-1.5, 1.5))),
+  );
   const outLen = model.outputShape.reduce((a, b) => a * b, 1);
-  const xv = Float64Array.from({ length: rows * inLen }, () => Math.fround(rand(-1.5, 1.5)));
   const tv = Float64Array.from({ length: rows * outLen }, () => Math.fround(rand(-1, 1)));
-  const x = wg.tensor(Array.from(xv), [rows, ...model.inputShape]);
+  const xs = xvs.map((xv, i) => wg.tensor(Array.from(xv), [rows, ...(model.inputShapes[i] as number[])]));
+  const x = xs.length === 1 ? (xs[0] as wg.Tensor) : xs;
   const y = wg.tensor(Array.from(tv), [rows, ...model.outputShape]);
   const { loss, grads } = model.lossAndGradients(x, y);
-  const refLoss = () => mse(forward(weights, xv), tv);
+  const refLoss = () => mse(forward(weights, ...xvs), tv);
   if (!closeEnough(loss, refLoss(), { atol: 1e-6, rtol: 1e-4 })) {
     throw new Error(`loss ${loss}, reference ${refLoss()}`);
   }
@@ -119,6 +121,6 @@ export function checkModelGradients(
     assertClose((grads[i] as wg.Tensor).dataSync(), fd, { atol: 1e-4, rtol: 2e-3 }, model.weights[i]?.name);
     checked += w.length;
   });
-  for (const t of [x, y, ...grads]) t.dispose();
+  for (const t of [...xs, y, ...grads]) t.dispose();
   return checked;
 }

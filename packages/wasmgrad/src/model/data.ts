@@ -8,8 +8,9 @@ import type { Tensor } from '../tensor/tensor.js';
 export interface PreparedData {
   /** Number of samples. */
   n: number;
-  x: number;
-  xRowLen: number;
+  /** One buffer per model input, and the values per sample of each. */
+  xs: number[];
+  xRowLens: number[];
   /** f32 target rows, or i32 labels (rowLen 1) for sparse losses. */
   target: number;
   targetRowLen: number;
@@ -21,27 +22,64 @@ export interface PreparedData {
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
+/** What fit, evaluate and predict take as x: one tensor, or one per model input (in order). */
+export type ModelInputs = Tensor | Tensor[];
+
+const isTensor = (t: unknown): t is Tensor => !!t && typeof t === 'object' && 'shape' in t;
+
 /**
- * Validates x against the model's input shape and y against its output and loss, and prepares
+ * Checks x against the model's per-sample input shapes (a tensor, or an array of one tensor per
+ * input, all with the same number of samples); returns the tensors and the sample count.
+ */
+export function checkInputs(
+  rt: Runtime,
+  op: string,
+  x: ModelInputs,
+  inputShapes: readonly (readonly number[])[],
+): { list: Tensor[]; n: number } {
+  const k = inputShapes.length;
+  const list = Array.isArray(x) ? x : [x];
+  if (list.length !== k || (k > 1 && !Array.isArray(x))) {
+    throw new ValueError(
+      op,
+      k === 1
+        ? `x must be a Tensor, got an array of ${list.length}`
+        : `the model has ${k} inputs: x must be an array of ${k} tensors, got ${Array.isArray(x) ? `an array of ${list.length}` : 'one'}`,
+    );
+  }
+  const n = (list[0] as Tensor | undefined)?.shape?.[0] ?? 0;
+  list.forEach((t, i) => {
+    const which = k === 1 ? 'x' : `x[${i}]`;
+    if (!isTensor(t)) throw new ValueError(op, `${which} must be a Tensor`);
+    if (t.runtime !== rt) throw new ValueError(op, `${which} must live in the model runtime`);
+    const shape = inputShapes[i] as readonly number[];
+    if (fmtShape(t.shape.slice(1)) !== fmtShape(shape)) {
+      throw new ShapeError(op, `expected ${which} of shape [n,${shape.join(',')}], got ${fmtShape(t.shape)}`);
+    }
+    if (t.shape[0] !== n) throw new ShapeError(op, `x[0] has ${n} samples but ${which} has ${t.shape[0]}`);
+  });
+  return { list, n };
+}
+
+/**
+ * Validates x against the model's input shapes and y against its output and loss, and prepares
  * targets: sparse labels become an i32 buffer after checking they are integers in range; one-hot
  * and one-hot targets are used in place.
  */
 export function prepareData(
   rt: Runtime,
   op: string,
-  x: Tensor,
+  x: ModelInputs,
   y: Tensor,
-  inputShape: readonly number[],
+  inputShapes: readonly (readonly number[])[],
   outputShape: readonly number[],
   loss: Loss,
 ): PreparedData {
-  if (!x || typeof x !== 'object' || !('shape' in x)) throw new ValueError(op, 'x must be a Tensor');
-  if (!y || typeof y !== 'object' || !('shape' in y)) throw new ValueError(op, 'y must be a Tensor');
-  if (x.runtime !== rt || y.runtime !== rt) throw new ValueError(op, 'x and y must live in the model runtime');
-  const n = x.shape[0] ?? 0;
-  if (fmtShape(x.shape.slice(1)) !== fmtShape(inputShape)) {
-    throw new ShapeError(op, `expected x of shape [n,${inputShape.join(',')}], got ${fmtShape(x.shape)}`);
-  }
+  if (!isTensor(y)) throw new ValueError(op, 'y must be a Tensor');
+  const { list, n } = checkInputs(rt, op, x, inputShapes);
+  if (y.runtime !== rt) throw new ValueError(op, 'x and y must live in the model runtime');
+  const xs = list.map((t) => t.ptr);
+  const xRowLens = inputShapes.map(prod);
   if (n === 0) throw new ValueError(op, 'x holds no samples');
   if (y.shape[0] !== n)
     throw new ShapeError(op, `x has ${n} samples but y has ${y.shape[0]} (y shape ${fmtShape(y.shape)})`);
@@ -60,7 +98,7 @@ export function prepareData(
       throw err;
     }
     owned.push(labels);
-    return { n, x: x.ptr, xRowLen: prod(inputShape), target: labels, targetRowLen: perSample, sparse: true, owned };
+    return { n, xs, xRowLens, target: labels, targetRowLen: perSample, sparse: true, owned };
   }
   if (fmtShape(y.shape.slice(1)) !== fmtShape(outputShape)) {
     throw new ShapeError(
@@ -70,8 +108,8 @@ export function prepareData(
   }
   return {
     n,
-    x: x.ptr,
-    xRowLen: prod(inputShape),
+    xs,
+    xRowLens,
     target: y.ptr,
     targetRowLen: prod(outputShape),
     sparse: false,
@@ -85,21 +123,12 @@ export function releasePrepared(rt: Runtime, data: PreparedData): void {
   data.owned.length = 0;
 }
 
-/** Validates predict's input against the model's input shape. */
-export function prepareInputOnly(x: Tensor, inputShape: readonly number[], rt: Runtime): void {
-  if (!x || typeof x !== 'object' || !('shape' in x)) throw new ValueError('predict', 'x must be a Tensor');
-  if (x.runtime !== rt) throw new ValueError('predict', 'x must live in the model runtime');
-  if (x.shape.slice(1).join(',') !== inputShape.join(',')) {
-    throw new ValueError('predict', `expected x of shape [n,${inputShape.join(',')}], got [${x.shape.join(',')}]`);
-  }
-}
-
 /** The last `count` samples of prepared data, sharing its buffers. */
 export function sliceData(d: PreparedData, start: number, count: number): PreparedData {
   return {
     n: count,
-    x: d.x + 4 * start * d.xRowLen,
-    xRowLen: d.xRowLen,
+    xs: d.xs.map((x, i) => x + 4 * start * (d.xRowLens[i] as number)),
+    xRowLens: d.xRowLens,
     target: d.target + 4 * start * d.targetRowLen,
     targetRowLen: d.targetRowLen,
     sparse: d.sparse,

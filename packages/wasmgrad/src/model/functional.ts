@@ -22,7 +22,9 @@ const ref = (t: SymbolicTensor): TensorRefJSON => [t.node.layer.name, 0, t.outpu
  * construction (inputs first, then a depth-first walk from the outputs, each layer after the
  * layers feeding it); forward keeps one buffer per symbolic tensor, backward runs the layers in
  * reverse and sums the gradients of tensors consumed by several layers. Training, evaluation and
- * saving come from {@link LayersModel}; fit, evaluate and predict take one input and one output.
+ * saving come from {@link LayersModel}: fit, evaluate and predict take one tensor per input (an
+ * array when there are several); models with several outputs build, save and load, but training
+ * and predict take one output for now.
  */
 export class Functional extends LayersModel {
   readonly className = 'Functional';
@@ -97,7 +99,9 @@ export class Functional extends LayersModel {
     if (list.length !== 1) {
       throw new ValueError(
         this.name,
-        `has ${list.length} ${what}s; fit, evaluate and predict take models with one input and one output (several are not supported yet)`,
+        what === 'input'
+          ? `has ${list.length} inputs: use inputShapes (fit, evaluate and predict take an array of ${list.length} tensors)`
+          : `has ${list.length} outputs; fit, evaluate and predict take models with one output (several are not supported yet)`,
       );
     }
     return list[0] as SymbolicTensor;
@@ -108,6 +112,11 @@ export class Functional extends LayersModel {
     return [...this.single(this.inputs, 'input').sampleShape];
   }
 
+  /** Per-sample shapes of the inputs, in the order fit, evaluate and predict take x. */
+  override get inputShapes(): number[][] {
+    return this.inputs.map((t) => [...t.sampleShape]);
+  }
+
   /** Per-sample output shape (models with one output). */
   get outputShape(): number[] {
     return [...this.single(this.outputs, 'output').sampleShape];
@@ -116,9 +125,10 @@ export class Functional extends LayersModel {
   /** Layers are built when applied. */
   protected buildLayers(): void {}
 
-  protected forwardBatch(ctx: StepContext, x: number, rows: number): number {
+  protected forwardBatch(ctx: StepContext, xs: readonly number[], rows: number): number {
     const values = this.values;
-    values[this.slots.get(this.single(this.inputs, 'input')) as number] = x;
+    for (let i = 0; i < this.inputs.length; i++)
+      values[this.slots.get(this.inputs[i] as SymbolicTensor) as number] = xs[i] as number;
     for (let k = 0; k < this.nodes.length; k++) {
       const ins = this.nodeIn[k] as number[];
       if (ins.length === 0) continue;

@@ -14,7 +14,7 @@ import { addPenaltyGrad, penalty } from '../runtime/kernels/optim.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { empty, type Tensor } from '../tensor/tensor.js';
 import { ModelBase, type ModelJSON } from './base.js';
-import { type PreparedData, prepareData, prepareInputOnly, releasePrepared, sliceData } from './data.js';
+import { checkInputs, type ModelInputs, type PreparedData, prepareData, releasePrepared, sliceData } from './data.js';
 import { accumulateMetrics } from './metric-sums.js';
 
 /** Options of compile, as in tfjs. */
@@ -32,7 +32,8 @@ export interface FitArgs {
   shuffle?: boolean;
   /** Fraction of the samples (the last ones, before shuffling) held out for validation. */
   validationSplit?: number;
-  validationData?: [Tensor, Tensor];
+  /** Held-out [x, y] (x: one tensor per model input when there are several). */
+  validationData?: [ModelInputs, Tensor];
   initialEpoch?: number;
   /** 0 silent, 1 a line per epoch (default 0). */
   verbose?: 0 | 1;
@@ -88,7 +89,7 @@ export abstract class LayersModel extends ModelBase {
   /** Set by a callback's onTrainBegin (backupAndRestore): this fit continues from that cursor. */
   resumeFrom: FitCursor | undefined;
   /** The current batch's inputs and targets, and the last forward output (byte addresses). */
-  private batchX = 0;
+  private readonly batchXs: number[] = [];
   private batchTarget = 0;
   private lastOutput = 0;
   private ctx: { -readonly [K in keyof StepContext]: StepContext[K] } | undefined;
@@ -96,7 +97,12 @@ export abstract class LayersModel extends ModelBase {
   private lastYield = 0;
 
   /** Forward of `rows` samples at `x` through every layer; returns the output buffer (step scratch). */
-  protected abstract forwardBatch(ctx: StepContext, x: number, rows: number): number;
+  protected abstract forwardBatch(ctx: StepContext, xs: readonly number[], rows: number): number;
+
+  /** Per-sample shapes of the model inputs, in the order x takes them. */
+  get inputShapes(): number[][] {
+    return [this.inputShape];
+  }
 
   /** Backward from the output gradient `dy`, leaving every weight's gradient in the weight block. */
   protected abstract backwardBatch(ctx: StepContext, dy: number, rows: number): void;
@@ -165,7 +171,7 @@ export abstract class LayersModel extends ModelBase {
   }
 
   /** Trains for a number of epochs; returns the History of logged values per epoch. */
-  async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+  async fit(x: ModelInputs, y: Tensor, args: FitArgs = {}): Promise<History> {
     const { loss } = this.requireCompiled('fit');
     const rt = this.runtime();
     const epochs = args.epochs ?? 1;
@@ -178,7 +184,7 @@ export abstract class LayersModel extends ModelBase {
     }
     const split = args.validationSplit ?? 0;
     if (!(split >= 0 && split < 1)) throw new ValueError('fit', `validationSplit must be in [0, 1), got ${split}`);
-    const data = prepareData(rt, 'fit', x, y, this.inputShape, this.outputShape, loss);
+    const data = prepareData(rt, 'fit', x, y, this.inputShapes, this.outputShape, loss);
     let valData: PreparedData | undefined;
     const history = new History();
     const callbacks = new CallbackList(args.callbacks ? ([] as Callback[]).concat(args.callbacks) : []);
@@ -191,7 +197,7 @@ export abstract class LayersModel extends ModelBase {
         if (valN > 0) valData = sliceData(data, trainN, valN);
       } else if (args.validationData) {
         const [vx, vy] = args.validationData;
-        valData = prepareData(rt, 'fit', vx, vy, this.inputShape, this.outputShape, loss);
+        valData = prepareData(rt, 'fit', vx, vy, this.inputShapes, this.outputShape, loss);
       }
       if (batchSize > trainN) {
         throw new ValueError('fit', `batchSize ${batchSize} exceeds the ${trainN} training samples`);
@@ -283,7 +289,7 @@ export abstract class LayersModel extends ModelBase {
       ctx.step = this.step;
       let value: number;
       try {
-        value = this.lossAndBackward(ctx, this.batchX, target, rows, epoch, b, mark);
+        value = this.lossAndBackward(ctx, this.batchXs, target, rows, epoch, b, mark);
       } catch (err) {
         // A callback that handles non-finite losses (terminateOnNaN) sees it in onBatchEnd instead.
         if (!(err instanceof NonFiniteLossError && callbacks.stopsOnNonFiniteLoss)) throw err;
@@ -325,7 +331,7 @@ export abstract class LayersModel extends ModelBase {
    */
   private lossAndBackward(
     ctx: StepContext,
-    x: number,
+    xs: readonly number[],
     target: number,
     rows: number,
     epoch: number,
@@ -336,7 +342,7 @@ export abstract class LayersModel extends ModelBase {
     const rt = ctx.rt;
     const outLen = prod(this.outputShape);
     const classes = this.outputShape[this.outputShape.length - 1] as number;
-    const out = this.forwardBatch(ctx, x, rows);
+    const out = this.forwardBatch(ctx, xs, rows);
     const dOut = ctx.alloc(rows * outLen);
     let value = computeLoss(rt, plan, loss, (rows * outLen) / classes, classes, out, target, dOut);
     const regularized = (this.compiled as Compiled).regularized;
@@ -362,15 +368,15 @@ export abstract class LayersModel extends ModelBase {
    * The loss of one batch and the gradient of that loss with respect to every weight (in
    * getWeights order), without updating anything. For tests, custom training loops and debugging.
    */
-  lossAndGradients(x: Tensor, y: Tensor): { loss: number; grads: Tensor[] } {
+  lossAndGradients(x: ModelInputs, y: Tensor): { loss: number; grads: Tensor[] } {
     const { loss, plan } = this.requireCompiled('lossAndGradients');
     const rt = this.runtime();
-    const data = prepareData(rt, 'lossAndGradients', x, y, this.inputShape, this.outputShape, loss);
+    const data = prepareData(rt, 'lossAndGradients', x, y, this.inputShapes, this.outputShape, loss);
     const mark = rt.allocator.arenaMark();
     try {
       const ctx = this.context(rt, true, plan.fusesActivation, 0);
       ctx.step = this.step;
-      const value = this.lossAndBackward(ctx, data.x, data.target, data.n, -1, 0, mark);
+      const value = this.lossAndBackward(ctx, data.xs, data.target, data.n, -1, 0, mark);
       const grads = this.weights.map((w) => {
         const t = empty(w.shape, 'lossAndGradients', rt);
         rt.f32.copyWithin(t.ptr >>> 2, w.grad >>> 2, (w.grad >>> 2) + w.size);
@@ -392,16 +398,16 @@ export abstract class LayersModel extends ModelBase {
   }
 
   /** One gradient step on one batch (Keras `train_on_batch`); returns the batch loss. */
-  trainOnBatch(x: Tensor, y: Tensor): number {
+  trainOnBatch(x: ModelInputs, y: Tensor): number {
     const { loss, optimizer, plan } = this.requireCompiled('trainOnBatch');
     const rt = this.runtime();
     const block = this.weightBlock();
-    const data = prepareData(rt, 'trainOnBatch', x, y, this.inputShape, this.outputShape, loss);
+    const data = prepareData(rt, 'trainOnBatch', x, y, this.inputShapes, this.outputShape, loss);
     const mark = rt.allocator.arenaMark();
     try {
       const ctx = this.context(rt, true, plan.fusesActivation, 0);
       ctx.step = this.step;
-      const value = this.lossAndBackward(ctx, data.x, data.target, data.n, -1, 0, mark);
+      const value = this.lossAndBackward(ctx, data.xs, data.target, data.n, -1, 0, mark);
       this.step++;
       optimizer.apply(rt, block.params, block.grads, block.trainableLength);
       return value;
@@ -412,7 +418,7 @@ export abstract class LayersModel extends ModelBase {
   }
 
   /**
-   * Points `batchX`/`batchTarget` at one batch: in place for unshuffled data, gathered into the
+   * Points `batchXs` (one per input)/`batchTarget` at one batch: in place for unshuffled data, gathered into the
    * step arena otherwise. (Fields rather than a returned object: the step loop allocates nothing.)
    */
   private batchPointers(
@@ -424,29 +430,34 @@ export abstract class LayersModel extends ModelBase {
     start: number,
     rows: number,
   ): void {
+    const xs = this.batchXs;
+    xs.length = data.xs.length;
     if (!shuffled) {
-      this.batchX = data.x + 4 * start * data.xRowLen;
+      for (let i = 0; i < xs.length; i++) xs[i] = (data.xs[i] as number) + 4 * start * (data.xRowLens[i] as number);
       this.batchTarget = data.target + 4 * start * data.targetRowLen;
       return;
     }
     const idx = ctx.alloc(rows);
     const u32 = rt.u32;
     for (let r = 0; r < rows; r++) u32[(idx >>> 2) + r] = order[start + r] as number;
-    this.batchX = ctx.alloc(rows * data.xRowLen);
-    gatherRows(rt, rows, idx, data.xRowLen, data.x, data.n, this.batchX, 'fit');
+    for (let i = 0; i < xs.length; i++) {
+      const rowLen = data.xRowLens[i] as number;
+      xs[i] = ctx.alloc(rows * rowLen);
+      gatherRows(rt, rows, idx, rowLen, data.xs[i] as number, data.n, xs[i] as number, 'fit');
+    }
     this.batchTarget = ctx.alloc(rows * data.targetRowLen);
     gatherRows(rt, rows, idx, data.targetRowLen, data.target, data.n, this.batchTarget, 'fit');
   }
 
   /** Loss and metrics over a dataset, in inference mode: `{ loss, <metric>: number }`. */
-  evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Logs {
+  evaluate(x: ModelInputs, y: Tensor, args: { batchSize?: number } = {}): Logs {
     const { loss } = this.requireCompiled('evaluate');
     const rt = this.runtime();
     const batchSize = args.batchSize ?? 32;
     if (!Number.isSafeInteger(batchSize) || batchSize <= 0) {
       throw new ValueError('evaluate', `batchSize must be a positive integer, got ${batchSize}`);
     }
-    const data = prepareData(rt, 'evaluate', x, y, this.inputShape, this.outputShape, loss);
+    const data = prepareData(rt, 'evaluate', x, y, this.inputShapes, this.outputShape, loss);
     try {
       return this.evaluatePrepared(rt, data, batchSize);
     } finally {
@@ -468,7 +479,7 @@ export abstract class LayersModel extends ModelBase {
       try {
         this.batchPointers(rt, ctx, data, empty32, false, start, rows);
         const target = this.batchTarget;
-        const out = this.forwardBatch(ctx, this.batchX, rows);
+        const out = this.forwardBatch(ctx, this.batchXs, rows);
         sums[0] = (sums[0] as number) + computeLoss(rt, plan, loss, rows * perSample, classes, out, target, 0) * rows;
         accumulateMetrics(rt, metrics, sums, out, target, data.sparse, rows * perSample, classes, plan.fusesActivation);
       } finally {
@@ -482,22 +493,23 @@ export abstract class LayersModel extends ModelBase {
     return logs;
   }
 
-  /** Outputs for a batch of inputs, as a new tensor [n, ...outputShape]. */
-  predict(x: Tensor, args: { batchSize?: number } = {}): Tensor {
+  /** Outputs for a batch of inputs (one tensor per model input), as a new tensor [n, ...outputShape]. */
+  predict(x: ModelInputs, args: { batchSize?: number } = {}): Tensor {
     const rt = this.runtime();
     const batchSize = args.batchSize ?? 256;
-    const inputShape = this.inputShape;
-    const n = x?.shape?.[0] ?? 0;
-    prepareInputOnly(x, inputShape, rt);
+    const inputShapes = this.inputShapes;
+    const { list, n } = checkInputs(rt, 'predict', x, inputShapes);
     const outLen = prod(this.outputShape);
-    const inLen = prod(inputShape);
+    const inLens = inputShapes.map(prod);
+    const xs = list.map((t) => t.ptr);
     const out = empty([n, ...this.outputShape], 'predict', rt);
     const ctx = this.context(rt, false, false, 0);
     for (let start = 0; start < n; start += batchSize) {
       const rows = Math.min(batchSize, n - start);
       const mark = rt.allocator.arenaMark();
       try {
-        const y = this.forwardBatch(ctx, x.ptr + 4 * start * inLen, rows);
+        for (let i = 0; i < xs.length; i++) xs[i] = (list[i] as Tensor).ptr + 4 * start * (inLens[i] as number);
+        const y = this.forwardBatch(ctx, xs, rows);
         rt.f32.copyWithin((out.ptr >>> 2) + start * outLen, y >>> 2, (y >>> 2) + rows * outLen);
       } catch (err) {
         out.dispose();
@@ -575,8 +587,8 @@ export class Sequential extends LayersModel {
     }
   }
 
-  protected forwardBatch(ctx: StepContext, x: number, rows: number): number {
-    let h = x;
+  protected forwardBatch(ctx: StepContext, xs: readonly number[], rows: number): number {
+    let h = xs[0] as number;
     for (const layer of this.layers) h = layer.forward(ctx, h, rows);
     return h;
   }
