@@ -253,6 +253,30 @@ export function trainerChecks(wg, env) {
       }),
     },
     {
+      name: name('a worker that crashes mid-fit rejects the pending fit within a second with a WorkerError'),
+      run: withTrainers(async () => {
+        const entry = new URL('./crashing-entry.js', import.meta.url);
+        const trainer = await spawnSpirals(10, { entry });
+        const { fit } = await endlessFit(trainer, spirals(100));
+        const t0 = performance.now();
+        const channel = new BroadcastChannel('wasmgrad-suite-crash');
+        channel.postMessage('crash');
+        channel.close();
+        const result = await fit;
+        assert(!result.ok, 'the fit resolved although its worker crashed');
+        assert(result.error instanceof wg.WorkerError, `expected a WorkerError, got ${result.error}`);
+        assert(/worker\.fit: the worker failed: .*crashed on purpose/.test(result.error.message), result.error.message);
+        const ms = result.at - t0;
+        assert(ms < 1000, `the pending fit was rejected ${ms.toFixed(0)} ms after the crash`);
+        const later = await settled(trainer.predict(probe));
+        assert(
+          later.error instanceof wg.WorkerError,
+          `a call after the crash: expected a WorkerError, got ${later.error}`,
+        );
+        return `rejected ${ms.toFixed(1)} ms after the crash was requested`;
+      }),
+    },
+    {
       name: name('killing the worker mid-fit rejects the pending fit within a second with a WorkerError'),
       run: withTrainers(async () => {
         const trainer = await spawnSpirals(8);
