@@ -156,6 +156,15 @@ describe('fitDataset', () => {
       /batchesPerEpoch/,
     );
     expect(wg.memory().numTensors).toBe(before);
+    // A restore callback asking to resume (as backupAndRestore does) is refused, not ignored.
+    const resume: wg.Callback = {
+      onTrainBegin: () => {
+        Object.assign(model, { resumeFrom: { epoch: 1, batch: 0, step: 3, seed: 0 } });
+      },
+    };
+    await expect(
+      wg.data.fitDataset(model, wg.data.array([{ xs: [1, 2], ys: 0 }]).batch(1), { callbacks: resume }),
+    ).rejects.toThrow(/cannot resume from a checkpoint/);
     // terminateOnNaN: a non-finite batch ends training without throwing.
     const nan = wg.data
       .array([{ xs: [Number.NaN, 1], ys: 0 }])

@@ -132,7 +132,18 @@ export async function fitDataset(
   const callbacks = new CallbackList(args.callbacks ? ([] as Callback[]).concat(args.callbacks) : []);
   model.stopTraining = false;
   callbacks.setModel(model);
+  // A stream has no position to return to: refuse a restore callback's request (backupAndRestore
+  // sets resumeFrom at train begin) rather than silently retraining from the first epoch.
+  const resumable = model as { resumeFrom?: unknown };
+  if ('resumeFrom' in resumable) resumable.resumeFrom = undefined;
   await callbacks.trainBegin();
+  if (resumable.resumeFrom !== undefined) {
+    resumable.resumeFrom = undefined;
+    throw new ValueError(
+      'fitDataset',
+      'cannot resume from a checkpoint: a dataset stream has no saved position (resume with fit, or restart with initialEpoch)',
+    );
+  }
   let shared: AsyncIterator<TrainingBatch> | undefined = perEpoch ? dataset.iterator() : undefined;
   let exhausted = false;
   let lastYield = performance.now();
