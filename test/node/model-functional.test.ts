@@ -2,8 +2,11 @@
  * The functional API: wg.input, layer.apply, wg.model. A graph whose tensors feed several layers
  * (gradients summed) against f64 finite differences; a functional chain equal to a Sequential
  * model (same weights → bit-equal predictions, gradients and training); save/load and
- * toJSON/modelFromJSON round trips with equal predictions; typed errors for malformed graphs.
+ * toJSON/modelFromJSON round trips with equal predictions; typed errors for malformed graphs;
+ * several inputs; training in a worker (the compiled entry in dist/, as trainer.test.ts: build it
+ * first with `tsc -p packages/wasmgrad/tsconfig.json`).
  */
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../../packages/wasmgrad/src/index.js';
 import { checkModelGradients, concatLast, dense, type F64, merge } from '../shared/functional-ref.js';
@@ -206,7 +209,7 @@ describe('bad graphs → typed errors', () => {
     expect(Object.getPrototypeOf({})).toBe(Object.prototype);
   });
 
-  it('wg.model and layer.apply reject what Keras rejects', () => {
+  it('wg.model and layer.apply reject malformed graphs and unsupported weight sharing', () => {
     const x = wg.input({ shape: [3] });
     const other = wg.input({ shape: [3] });
     const d = wg.layers.dense({ units: 2 });
@@ -220,6 +223,12 @@ describe('bad graphs → typed errors', () => {
     expect(() => wg.layers.dense({ units: 2 }).apply([])).toThrow(wg.ValueError);
     expect(() => wg.model({ inputs: [], outputs: h })).toThrow(/inputs must not be empty/);
     expect(() => wg.input({} as never)).toThrow(/needs a shape/);
+    const shared = wg.layers.dense({ units: 1 }).apply(x) as Sym;
+    const first = wg.model({ inputs: x, outputs: shared });
+    const second = wg.model({ inputs: x, outputs: shared });
+    first.build();
+    expect(() => second.build()).toThrow(/already holds the weights of another model/);
+    expect(() => wg.model({ inputs: x, outputs: shared })).toThrow(wg.GraphError);
     const y = wg.layers.dense({ units: 1, name: 'dup' }).apply(x) as Sym;
     const z = wg.layers.dense({ units: 1, name: 'dup' }).apply(y) as Sym;
     expect(() => wg.model({ inputs: x, outputs: z })).toThrow(/duplicate layer name 'dup'/);
@@ -301,5 +310,34 @@ describe('several inputs', () => {
       /x\[0\] has 4 samples but x\[1\] has 5/,
     );
     expect(() => model.inputShape).toThrow(/has 2 inputs/);
+  });
+});
+
+describe('in a worker', () => {
+  it('wg.worker.spawn trains a graph model and pull() returns a Functional with the worker weights', async () => {
+    const entry = fileURLToPath(new URL('../../packages/wasmgrad/dist/worker/entry.js', import.meta.url));
+    wg.setSeed(12);
+    const x = wg.input({ shape: [2] });
+    const h = wg.layers.dense({ units: 8, activation: 'tanh' }).apply(x) as Sym;
+    const c = wg.layers.cross().apply(x) as Sym;
+    const out = wg.layers
+      .dense({ units: 1, activation: 'sigmoid' })
+      .apply(wg.layers.concatenate().apply([h, c]) as Sym) as Sym;
+    const model = wg.model({ inputs: x, outputs: out });
+    model.compile({ optimizer: wg.optimizers.adam({ learningRate: 0.05 }), loss: 'binaryCrossentropy' });
+    // spawn is typed for Sequential models; any LayersModel works (topology + weights travel as JSON).
+    const trainer = await wg.worker.spawn(model as unknown as wg.Sequential, { entry });
+    try {
+      const xor = { values: [0, 0, 0, 1, 1, 0, 1, 1], shape: [4, 2] };
+      const fit = await trainer.fit(xor, { values: [0, 1, 1, 0], shape: [4, 1] }, { epochs: 150, batchSize: 4 });
+      const losses = fit.history.loss as number[];
+      expect(losses.at(-1)).toBeLessThan(0.5 * (losses[0] as number));
+      const pulled = await trainer.pull();
+      expect(pulled).toBeInstanceOf(wg.Functional);
+      const remote = await trainer.predict(xor);
+      expect(Array.from(pulled.predict(wg.tensor(xor.values, [4, 2])).dataSync())).toEqual(Array.from(remote.values));
+    } finally {
+      await trainer.terminate();
+    }
   });
 });

@@ -122,8 +122,17 @@ export class Functional extends LayersModel {
     return [...this.single(this.outputs, 'output').sampleShape];
   }
 
-  /** Layers are built when applied. */
-  protected buildLayers(): void {}
+  /**
+   * Layers are built when applied; this only refuses layers whose weights another model already
+   * allocated (two models over one graph would otherwise silently share or lose weights).
+   */
+  protected buildLayers(): void {
+    for (const layer of this.layers) {
+      if (layer.weights.some((w) => w.ptr !== 0)) {
+        throw new GraphError(this.name, `layer ${layer.name} already holds the weights of another model`);
+      }
+    }
+  }
 
   protected forwardBatch(ctx: StepContext, xs: readonly number[], rows: number): number {
     const values = this.values;
