@@ -1,7 +1,7 @@
 import { fmtShape, ShapeError, ValueError } from '../errors.js';
 import type { Initializer } from '../initializers/initializers.js';
-import type { Regularizer } from '../regularizers/regularizers.js';
 import { applyLayer, type SymbolicTensor } from '../model/symbolic.js';
+import type { Regularizer } from '../regularizers/regularizers.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 /** Options every layer takes. */
