@@ -4,97 +4,12 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../../packages/wasmgrad/src/index.js';
-import { checkOp, type RefFn, randomValues } from '../shared/gradcheck.js';
+import { checkOp, randomValues } from '../shared/gradcheck.js';
+import { conv2dRef, depthwiseRef, type Geo, geo, poolRef } from '../shared/op-references.js';
 
 beforeAll(async () => {
   await wg.ready();
 });
-
-interface Geo {
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  dh: number;
-  dw: number;
-  pt: number;
-  pl: number;
-  oh: number;
-  ow: number;
-}
-
-/** Visits every (output cell, window cell inside the image) pair. */
-function windows(
-  g: Geo,
-  visit: (b: number, oy: number, ox: number, ky: number, kx: number, iy: number, ix: number) => void,
-): void {
-  for (let b = 0; b < g.n; b++)
-    for (let oy = 0; oy < g.oh; oy++)
-      for (let ox = 0; ox < g.ow; ox++)
-        for (let ky = 0; ky < g.kh; ky++)
-          for (let kx = 0; kx < g.kw; kx++) {
-            const iy = oy * g.sh + ky * g.dh - g.pt;
-            const ix = ox * g.sw + kx * g.dw - g.pl;
-            if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) visit(b, oy, ox, ky, kx, iy, ix);
-          }
-}
-
-function conv2dRef(g: Geo, oc: number): RefFn {
-  return (x, f) => {
-    const y = new Float64Array(g.n * g.oh * g.ow * oc);
-    windows(g, (b, oy, ox, ky, kx, iy, ix) => {
-      for (let ci = 0; ci < g.c; ci++)
-        for (let co = 0; co < oc; co++)
-          y[((b * g.oh + oy) * g.ow + ox) * oc + co] =
-            (y[((b * g.oh + oy) * g.ow + ox) * oc + co] as number) +
-            (x[((b * g.h + iy) * g.w + ix) * g.c + ci] as number) *
-              (f[((ky * g.kw + kx) * g.c + ci) * oc + co] as number);
-    });
-    return y;
-  };
-}
-
-function depthwiseRef(g: Geo, mult: number): RefFn {
-  return (x, f) => {
-    const oc = g.c * mult;
-    const y = new Float64Array(g.n * g.oh * g.ow * oc);
-    windows(g, (b, oy, ox, ky, kx, iy, ix) => {
-      for (let ci = 0; ci < g.c; ci++)
-        for (let m = 0; m < mult; m++)
-          y[((b * g.oh + oy) * g.ow + ox) * oc + ci * mult + m] =
-            (y[((b * g.oh + oy) * g.ow + ox) * oc + ci * mult + m] as number) +
-            (x[((b * g.h + iy) * g.w + ix) * g.c + ci] as number) *
-              (f[((ky * g.kw + kx) * g.c + ci) * mult + m] as number);
-    });
-    return y;
-  };
-}
-
-function poolRef(g: Geo, kind: 'max' | 'avg'): RefFn {
-  return (x) => {
-    const size = g.n * g.oh * g.ow * g.c;
-    const y = new Float64Array(size).fill(kind === 'max' ? Number.NEGATIVE_INFINITY : 0);
-    const count = new Float64Array(size);
-    windows(g, (b, oy, ox, _ky, _kx, iy, ix) => {
-      for (let c = 0; c < g.c; c++) {
-        const o = ((b * g.oh + oy) * g.ow + ox) * g.c + c;
-        const v = x[((b * g.h + iy) * g.w + ix) * g.c + c] as number;
-        y[o] = kind === 'max' ? Math.max(y[o] as number, v) : (y[o] as number) + v;
-        count[o] = (count[o] as number) + 1;
-      }
-    });
-    return kind === 'max' ? y : y.map((v, i) => v / (count[i] as number));
-  };
-}
-
-const geo = (p: Partial<Geo> & Pick<Geo, 'h' | 'w' | 'kh' | 'kw'>): Geo => {
-  const g = { n: 2, c: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, oh: 0, ow: 0, ...p };
-  return g;
-};
 
 describe('convolution ops', () => {
   it('conv2d valid, strided, same-padded and dilated match f64 loops and finite differences', () => {

@@ -6,27 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import * as wg from '../../packages/wasmgrad/src/index.js';
 import { checkOp, checkVjpDirections, type RefFn } from '../shared/gradcheck.js';
-
-const map =
-  (f: (v: number) => number): RefFn =>
-  (x) =>
-    x.map(f);
-
-/** erf by its Maclaurin series (|x| < 5; error < 1e-9 there), ±1 beyond. */
-function erf(x: number): number {
-  if (Math.abs(x) >= 5) return Math.sign(x);
-  let term = x;
-  let s = x;
-  for (let n = 1; n < 120; n++) {
-    term *= (-x * x) / n;
-    s += term / (2 * n + 1);
-  }
-  return (2 / Math.sqrt(Math.PI)) * s;
-}
-const sig = (v: number) => 1 / (1 + Math.exp(-v));
-const softplusRef = (v: number) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
-const SELU_L = 1.0507009873554805;
-const SELU_A = 1.6732632423543772;
+import {
+  broadcastRef,
+  erf,
+  map,
+  SELU_A,
+  SELU_L,
+  sig,
+  softmaxRef,
+  softplusRef,
+  sumRef,
+} from '../shared/op-references.js';
 
 /** [name, op, reference, input range, gap around kinks/poles]. */
 const UNARY: [string, (x: wg.Tensor) => wg.Tensor, (v: number) => number, [number, number], number][] = [
@@ -61,36 +51,6 @@ const UNARY: [string, (x: wg.Tensor) => wg.Tensor, (v: number) => number, [numbe
   ['scale', (x) => wg.scale(x, -1.5, 0.25), (v) => -1.5 * v + 0.25, [-3, 3], 0],
 ];
 
-/** f64 broadcasting binary op over row-major shapes. */
-function broadcastRef(f: (a: number, b: number) => number, sa: number[], sb: number[]): RefFn {
-  const out = wg.broadcastShapes('ref', sa, sb);
-  const strides = (s: number[]) => {
-    const st = new Array<number>(out.length).fill(0);
-    let k = 1;
-    for (let i = s.length - 1; i >= 0; i--) {
-      st[out.length - s.length + i] = s[i] === 1 ? 0 : k;
-      k *= s[i] as number;
-    }
-    return st;
-  };
-  const [ta, tb] = [strides(sa), strides(sb)];
-  const n = out.reduce((p, d) => p * d, 1);
-  return (a, b) => {
-    const y = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let [r, ia, ib] = [i, 0, 0];
-      for (let d = out.length - 1; d >= 0; d--) {
-        const c = r % (out[d] as number);
-        r = Math.floor(r / (out[d] as number));
-        ia += c * (ta[d] as number);
-        ib += c * (tb[d] as number);
-      }
-      y[i] = f(a[ia] as number, b[ib] as number);
-    }
-    return y;
-  };
-}
-
 const BINARY: [string, (a: wg.Tensor, b: wg.Tensor) => wg.Tensor, (a: number, b: number) => number][] = [
   ['add', wg.add, (a, b) => a + b],
   ['sub', wg.sub, (a, b) => a - b],
@@ -119,42 +79,6 @@ const SHAPES: [number[], number[]][] = [
     [2, 3, 4],
   ],
 ];
-
-/** f64 sum over axes of a row-major tensor (scaled by `factor`). */
-function sumRef(shape: number[], axes: number[], factor = 1): RefFn {
-  const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const n = outShape.reduce((p, d) => p * d, 1);
-  return (x) => {
-    const y = new Float64Array(n);
-    for (let i = 0; i < x.length; i++) {
-      let [r, o, k] = [i, 0, 1];
-      for (let d = shape.length - 1; d >= 0; d--) {
-        const c = r % (shape[d] as number);
-        r = Math.floor(r / (shape[d] as number));
-        o += (axes.includes(d) ? 0 : c) * k;
-        k *= outShape[d] as number;
-      }
-      y[o] = (y[o] as number) + (x[i] as number) * factor;
-    }
-    return y;
-  };
-}
-
-/** f64 row-wise softmax or log-softmax over the last axis of length `cols`. */
-const softmaxRef =
-  (cols: number, log: boolean): RefFn =>
-  (x) => {
-    const y = new Float64Array(x.length);
-    for (let r = 0; r < x.length / cols; r++) {
-      const row = x.subarray(r * cols, (r + 1) * cols);
-      const m = Math.max(...row);
-      const s = row.reduce((p, v) => p + Math.exp(v - m), 0);
-      row.forEach((v, j) => {
-        y[r * cols + j] = log ? v - m - Math.log(s) : Math.exp(v - m) / s;
-      });
-    }
-    return y;
-  };
 
 describe.each([
   ['simd', true],
