@@ -104,6 +104,37 @@ describe('recurrent layers in a Sequential model', () => {
   });
 });
 
+describe('memory', () => {
+  it('embedding → lstm → gru → dense stays flat over 200 training steps and predicts', async () => {
+    await wg.ready();
+    wg.setSeed(4);
+    const model = wg.sequential([
+      wg.layers.embedding({ inputDim: 5, outputDim: 3, inputLength: 6 }),
+      wg.layers.lstm({ units: 4, returnSequences: true }),
+      wg.layers.gru({ units: 3, goBackwards: true }),
+      wg.layers.dense({ units: 1 }),
+    ]);
+    model.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+    const x = wg.tensor(
+      Array.from({ length: 8 * 6 }, (_, i) => (i * 7) % 5),
+      [8, 6],
+    );
+    const y = wg.tensor(
+      Array.from({ length: 8 }, (_, i) => i / 8),
+      [8, 1],
+    );
+    await model.fit(x, y, { epochs: 5, batchSize: 4 });
+    const before = wg.memory();
+    await model.fit(x, y, { epochs: 100, batchSize: 4 });
+    model.predict(x).dispose();
+    const after = wg.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    expect(after.wasmBytes).toBe(before.wasmBytes);
+    model.dispose();
+  });
+});
+
 describe('weights interoperate with tfjs-layers', () => {
   it('simpleRNN, lstm and gru (resetAfter false, the form tfjs implements) predict as tfjs-layers with the same weights', async () => {
     await wg.ready();
