@@ -128,6 +128,8 @@ describe('serialization', () => {
     loaded.compile({ optimizer: 'adam', loss: 'binaryCrossentropy' });
     const h = await loaded.fit(xs, ys, { epochs: 2, batchSize: 8 });
     expect(h.history.loss?.every(Number.isFinite)).toBe(true);
+    expect(loaded.getLayer('cross_a').countParams()).toBe(42);
+    expect(() => loaded.getLayer('nope')).toThrow(/has no layer 'nope'; layers: features, cross_a/);
     const text = loaded.summary(() => {});
     expect(text).toMatch(/cross_a \(Cross\)\s+\[null,6\]\s+42\s+features\[0\]\[0\]/);
   });

@@ -82,6 +82,15 @@ export abstract class ModelBase {
   /** The topology as JSON (layer classes and their options); weights via getWeights/save. */
   abstract toJSON(): LayersModelJSON;
 
+  /** A layer by name (tfjs `model.getLayer`); a ValueError listing the names when there is none. */
+  getLayer(name: string): Layer {
+    const layer = this.layers.find((l) => l.name === name);
+    if (!layer) {
+      throw new ValueError(this.name, `has no layer '${name}'; layers: ${this.layers.map((l) => l.name).join(', ')}`);
+    }
+    return layer;
+  }
+
   /** Every weight, in layer order. */
   get weights(): LayerWeight[] {
     return this.layers.flatMap((l) => l.weights);
