@@ -104,6 +104,86 @@ describe('recurrent layers in a Sequential model', () => {
   });
 });
 
+describe('returnState in a functional model', () => {
+  it('x → lstm (sequences + states h, c) → gru(seq) ⧺ h ⧺ c → dense: gradients match finite differences; JSON round trip', async () => {
+    await wg.ready();
+    wg.setSeed(12);
+    const [N, T, F, U, U2] = [3, 5, 2, 3, 2];
+    const x = wg.input({ shape: [T, F] });
+    const lstm = wg.layers.lstm({
+      units: U,
+      returnSequences: true,
+      returnState: true,
+      biasInitializer: 'randomNormal',
+    });
+    const [seq, h, c] = lstm.apply(x) as wg.SymbolicTensor[];
+    const gru = wg.layers.gru({ units: U2, biasInitializer: 'randomNormal' });
+    const g = gru.apply(seq as wg.SymbolicTensor) as wg.SymbolicTensor;
+    const cat = wg.layers.concatenate().apply([g, h, c] as wg.SymbolicTensor[]) as wg.SymbolicTensor;
+    const head = wg.layers.dense({ units: 2 });
+    const model = wg.model({ inputs: x, outputs: head.apply(cat) as wg.SymbolicTensor });
+    model.compile({ optimizer: wg.optimizers.sgd({ learningRate: 0 }), loss: 'meanSquaredError' });
+    const rand = seededRandom(12);
+    const xv = Array.from({ length: N * T * F }, () => Math.fround(rand(-1, 1)));
+    const tv = Array.from({ length: N * 2 }, () => rand(-1, 1));
+    const { loss, grads } = model.lossAndGradients(wg.tensor(xv, [N, T, F]), wg.tensor(tv, [N, 2]));
+    const all = model.weights;
+    const values = model.getWeights().map((t) => Float64Array.from(t.dataSync()));
+    const of = (layer: wg.layers.Layer) => layer.weights.map((w) => values[all.indexOf(w)] as Float64Array);
+    const [lw, gw, dw] = [of(lstm), of(gru), of(head)] as Float64Array[][];
+    const ref = () => {
+      const l = rnnReference(
+        { kind: 'lstm', units: U, batch: N, time: T, features: F, returnSequences: true },
+        xv,
+        ...(lw as [Float64Array, Float64Array, Float64Array]),
+      );
+      const gOut = rnnReference(
+        { kind: 'gru', units: U2, batch: N, time: T, features: U },
+        l.out,
+        ...(gw as [Float64Array, Float64Array, Float64Array]),
+      ).out;
+      const [k, b] = dw as [Float64Array, Float64Array];
+      const width = U2 + 2 * U;
+      let s = 0;
+      for (let n = 0; n < N; n++) {
+        const v = [
+          ...gOut.subarray(n * U2, n * U2 + U2),
+          ...l.h.subarray(n * U, n * U + U),
+          ...l.c.subarray(n * U, n * U + U),
+        ];
+        for (let j = 0; j < 2; j++) {
+          let a = b[j] as number;
+          for (let q = 0; q < width; q++) a += (v[q] as number) * (k[q * 2 + j] as number);
+          s += (a - (tv[n * 2 + j] as number)) ** 2 / 2;
+        }
+      }
+      return s / N;
+    };
+    expect(loss).toBeCloseTo(ref(), 5);
+    values.forEach((wt, i) => {
+      const got = (grads[i] as wg.Tensor).dataSync();
+      for (let j = 0; j < wt.length; j++) {
+        const keep = wt[j] as number;
+        wt[j] = keep + 1e-6;
+        const hi = ref();
+        wt[j] = keep - 1e-6;
+        const lo = ref();
+        wt[j] = keep;
+        const fd = (hi - lo) / 2e-6;
+        if (Math.abs((got[j] as number) - fd) > Math.max(1e-5, 2e-3 * Math.abs(fd))) {
+          throw new Error(`weight ${all[i]?.name} [${j}]: got ${got[j]}, want ${fd}`);
+        }
+      }
+    });
+    const xt = wg.tensor(xv, [N, T, F]);
+    const copy = wg.modelFromJSON(JSON.stringify(model.toJSON()));
+    copy.setWeights(model.getWeights());
+    expect(Array.from(copy.predict(xt).dataSync())).toEqual(Array.from(model.predict(xt).dataSync()));
+    model.dispose();
+    copy.dispose();
+  });
+});
+
 describe('memory', () => {
   it('embedding → lstm → gru → dense stays flat over 200 training steps and predicts', async () => {
     await wg.ready();
