@@ -52,9 +52,9 @@ interface Case {
 }
 
 /** Forward against the f64 reference and every gradient against finite differences. */
-async function check(c: Case, simd: boolean, seed: number) {
+async function check(c: Case, simd: boolean, seed: number, dims: [number, number, number, number] = [2, 6, 3, 5]) {
   const rt = await wg.createRuntime({ simd });
-  const [B, T, F, U] = [2, 6, 3, 5];
+  const [B, T, F, U] = dims;
   const { kind: _kind, ...layerArgs } = c;
   const layer = makeLayer(c.kind, { units: U, ...layerArgs });
   layer.buildMulti([[T, F]]);
@@ -130,14 +130,35 @@ describe('recurrent layers: forward against the f64 Keras equations, BPTT agains
     for (const simd of [true, false])
       for (const returnSequences of [false, true])
         for (const goBackwards of [false, true]) {
-          await check({ kind: 'gru', resetAfter: false, returnSequences, goBackwards, returnState: false }, simd, seed++);
+          await check(
+            { kind: 'gru', resetAfter: false, returnSequences, goBackwards, returnState: false },
+            simd,
+            seed++,
+          );
         }
-    await check({ kind: 'gru', resetAfter: false, returnSequences: true, goBackwards: true, returnState: true }, true, 9);
+    await check(
+      { kind: 'gru', resetAfter: false, returnSequences: true, goBackwards: true, returnState: true },
+      true,
+      9,
+    );
     await check(
       { kind: 'gru', resetAfter: false, returnSequences: false, goBackwards: false, returnState: true, useBias: false },
       true,
       10,
     );
+  });
+
+  it('edge sizes: one timestep, a batch of one, one unit, wide units', async () => {
+    let seed = 500;
+    for (const kind of ['simple', 'lstm', 'gru'] as const) {
+      for (const dims of [
+        [2, 1, 3, 5],
+        [1, 5, 1, 1],
+        [3, 2, 4, 9],
+      ] as [number, number, number, number][]) {
+        await check({ kind, returnSequences: true, goBackwards: true, returnState: true }, true, seed++, dims);
+      }
+    }
   });
 
   it('simpleRNN with a relu activation', async () => {
