@@ -93,7 +93,6 @@ export const BACKWARD: Readonly<Record<string, BackwardRule>> = {
     s[0]?.needed ? sumTo(div(dy, x1(n)), x0(n).shape) : null,
     s[1]?.needed ? sumTo(neg(div(mul(dy, n.output), x1(n))), x1(n).shape) : null,
   ],
-  neg: (dy) => [neg(dy)],
   // y = α·x + β.
   scale: (dy, n) => [scale(dy, num(n, 'alpha'))],
   // Elementwise unary functions and activations: one fused backward kernel per kind.
