@@ -254,4 +254,49 @@ describe('tfjs-layers import', () => {
     );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
+
+  it('seeded fuzz: 1,500 random edits of a CNN model.json import or throw typed errors, never a TypeError', async () => {
+    const m = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({ inputShape: [5, 5, 2], filters: 2, kernelSize: 3, activation: 'relu' }),
+        tfl.layers.batchNormalization(),
+        tfl.layers.maxPooling2d({ poolSize: 2 }),
+        tfl.layers.flatten(),
+        tfl.layers.dropout({ rate: 0.1 }),
+        tfl.layers.dense({ units: 2, activation: 'softmax' }),
+      ],
+    });
+    const saved = await saveTfjs(m);
+    const rand = seededRandom(1);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(rand(0, 1) * list.length)] as T;
+    const values = [null, -1, 0, 1.5, 3, 1e308, 'x', 'same', 'channels_first', [], [1], [null, 2], {}, { a: 1 }, true];
+    const outcomes = new Map<string, number>();
+    for (let trial = 0; trial < 1500; trial++) {
+      const doc = structuredClone(saved.modelJSON);
+      // Every (container, key) of the document; one of them gets a random value.
+      const slots: [Record<string | number, unknown>, string | number][] = [];
+      const walk = (v: unknown) => {
+        if (v === null || typeof v !== 'object') return;
+        for (const k of Object.keys(v)) {
+          slots.push([v as Record<string, unknown>, Array.isArray(v) ? Number(k) : k]);
+          walk((v as Record<string, unknown>)[k]);
+        }
+      };
+      walk(doc);
+      const [container, key] = pick(slots);
+      container[key] = pick(values);
+      let outcome = 'loaded';
+      try {
+        (await wg.io.fromTfjs({ modelJSON: JSON.stringify(doc), weightFiles: saved.weightFiles })).dispose();
+      } catch (err) {
+        expect(err, `edit ${String(key)} = ${JSON.stringify(container[key])}: ${(err as Error).stack}`).toBeInstanceOf(
+          wg.WasmgradError,
+        );
+        outcome = (err as Error).name;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    expect(outcomes.get('FormatError')).toBeGreaterThan(100);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  }, 120_000);
 });
