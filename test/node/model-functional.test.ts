@@ -100,6 +100,31 @@ describe('graph execution', () => {
   });
 });
 
+describe('layers with several outputs', () => {
+  it('an LSTM with returnState: the state output h (= the last output) gives the same predictions and gradients', () => {
+    const make = (viaState: boolean) => {
+      const x = wg.input({ shape: [5, 3] });
+      const lstm = wg.layers.lstm({ units: 4, returnState: viaState });
+      const outs = lstm.apply(x);
+      // [output, h, c]: feed h, leaving the output and c without gradient (0 in backwardMulti).
+      const h = viaState ? ((outs as Sym[])[1] as Sym) : (outs as Sym);
+      return wg.model({ inputs: x, outputs: wg.layers.dense({ units: 2 }).apply(h) as Sym });
+    };
+    const [plain, state] = [make(false), make(true)];
+    state.setWeights(plain.getWeights());
+    for (const m of [plain, state]) m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const xs = wg.randomNormal([6, 5, 3]);
+    const ys = wg.randomNormal([6, 2]);
+    expect(Array.from(state.predict(xs).dataSync())).toEqual(Array.from(plain.predict(xs).dataSync()));
+    const a = plain.lossAndGradients(xs, ys);
+    const b = state.lossAndGradients(xs, ys);
+    expect(b.loss).toBe(a.loss);
+    for (const [i, g] of a.grads.entries()) {
+      expect(Array.from((b.grads[i] as wg.Tensor).dataSync())).toEqual(Array.from(g.dataSync()));
+    }
+  });
+});
+
 describe('serialization', () => {
   const dcn = () => {
     const x = wg.input({ shape: [6], name: 'features' });
