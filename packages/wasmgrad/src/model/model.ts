@@ -96,7 +96,7 @@ export abstract class LayersModel extends ModelBase {
   /** When fit last yielded to the event loop; kept across epochs so short epochs yield too. */
   private lastYield = 0;
 
-  /** Forward of `rows` samples at `x` through every layer; returns the output buffer (step scratch). */
+  /** Forward of `rows` samples (`xs`: one buffer per model input); returns the output buffer (step scratch). */
   protected abstract forwardBatch(ctx: StepContext, xs: readonly number[], rows: number): number;
 
   /** Per-sample shapes of the model inputs, in the order x takes them. */
