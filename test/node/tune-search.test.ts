@@ -93,6 +93,27 @@ describe('tune.search', () => {
     expect(strip(local)).toEqual(strip(inWorkers));
   });
 
+  it('a saved search resumes into the study an uninterrupted search makes', async () => {
+    const args: wg.tune.SearchArgs = {
+      space,
+      build,
+      data,
+      objective: 'val_accuracy',
+      epochs: 1,
+      batchSize: 64,
+      method: 'bayesian',
+      initialTrials: 2,
+      seed: 8,
+      workers: false,
+    };
+    const full = await tune.search({ ...args, maxTrials: 5 });
+    const first = await tune.search({ ...args, maxTrials: 3 });
+    const saved = JSON.stringify(first);
+    const resumed = await tune.search({ ...args, study: saved, maxTrials: 5 });
+    expect(resumed.trials.length).toBe(5);
+    expect(strip(resumed)).toEqual(strip(full));
+  });
+
   it('median early stopping stops poor trials in their workers', async () => {
     const study = await tune.search({
       space: { learningRate: tune.logUniform(1e-6, 1e-2) },
