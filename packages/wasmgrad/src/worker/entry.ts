@@ -32,6 +32,8 @@ export interface WorkerReadyOptions {
   simd?: boolean;
   /** Upper bound of the wasm memory in bytes. */
   maxMemoryBytes?: number;
+  /** Threads running the large kernels in the worker (its own helper threads). Default: 1. */
+  threads?: number;
 }
 
 /** A tensor as it crosses threads: its values (transferred, not copied) and its shape. */
@@ -88,8 +90,11 @@ export interface WorkerHistory {
 
 /** What the worker exposes. Seen through `Comlink.wrap`, every method returns a promise. */
 export interface WorkerApi {
-  /** Loads a fresh wasm runtime in the worker (replacing any earlier one); says which build runs. */
-  ready(options?: WorkerReadyOptions): Promise<{ simd: boolean }>;
+  /**
+   * Loads a fresh wasm runtime in the worker (replacing any earlier one); says which build runs
+   * and on how many threads.
+   */
+  ready(options?: WorkerReadyOptions): Promise<{ simd: boolean; threads: number }>;
   /** True when the worker's runtime runs the SIMD128 build; loads the default runtime if needed. */
   simd(): Promise<boolean>;
   /** Row-major [m,k] × [k,n] product in the worker; the result buffer is transferred back. */
@@ -152,7 +157,7 @@ export const workerApi: WorkerApi = {
     loading = next;
     try {
       const rt = await next;
-      return { simd: rt.simd };
+      return { simd: rt.simd, threads: rt.threads };
     } catch (err) {
       if (loading === next) loading = undefined;
       throw err;

@@ -12,7 +12,7 @@ import { type ModelJSON, SequentialBase } from '../model/sequential.js';
 import { modelFromJSON } from '../model/serialize.js';
 import { Optimizer } from '../optimizers/optimizers.js';
 import { isNode } from '../runtime/platform.js';
-import { ready, runtime } from '../runtime/runtime.js';
+import { getThreads, ready, runtime } from '../runtime/runtime.js';
 import { CONTROL_STOP, createControl } from './control.js';
 import type {
   DataRef,
@@ -40,6 +40,11 @@ export interface SpawnOptions {
   compile?: CompileArgs;
   /** Force the SIMD128 or scalar build in the worker. Default: the build of the calling thread. */
   simd?: boolean;
+  /**
+   * Threads running the worker's large kernels (the worker included; see `wg.setThreads`), so a
+   * fit in the worker computes like one on the calling thread. Default: the calling thread's count.
+   */
+  threads?: number;
   /** The wasm module for the worker, as a URL (string or URL) or bytes. Default: the packaged one. */
   wasm?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
   /** The worker module. Default: this package's `worker/entry.js`, next to this file. */
@@ -340,6 +345,7 @@ export async function spawn(model: Sequential, options: SpawnOptions = {}): Prom
   const { wasm } = options;
   const readyOptions: WorkerReadyOptions = {
     simd: options.simd ?? runtime().simd,
+    threads: options.threads ?? getThreads(),
     ...(wasm === undefined ? {} : { wasm: wasm instanceof URL ? wasm.href : wasm }),
   };
   const link = inNode ? await nodeLink(options.entry, options.name) : webLink(options.entry, options.name);
