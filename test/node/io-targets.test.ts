@@ -159,6 +159,43 @@ describe('graph (functional) models', () => {
   });
 });
 
+describe('hostile topologies', () => {
+  it('seeded fuzz: 2,000 random edits of a saved model.json load or throw typed errors, never a TypeError', async () => {
+    const { model } = await trainedCnn();
+    const saved = await model.save();
+    const rand = seededRandom(2);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(rand(0, 1) * list.length)] as T;
+    const values = [null, -1, 0, 1.5, 3, 1e308, 'x', 'same', [], [1], [null, 2], {}, { a: 1 }, true, '__proto__'];
+    const outcomes = new Map<string, number>();
+    for (let trial = 0; trial < 2000; trial++) {
+      const doc = JSON.parse(saved.modelJSON);
+      const slots: [Record<string, unknown>, string][] = [];
+      const walk = (v: unknown) => {
+        if (v === null || typeof v !== 'object') return;
+        for (const k of Object.keys(v)) {
+          slots.push([v as Record<string, unknown>, k]);
+          walk((v as Record<string, unknown>)[k]);
+        }
+      };
+      walk(doc.modelTopology);
+      const [container, key] = pick(slots);
+      container[key] = pick(values);
+      let outcome = 'loaded';
+      try {
+        (await wg.loadModel({ modelJSON: JSON.stringify(doc), weights: saved.weights })).dispose();
+      } catch (err) {
+        expect(err, `edit ${key} = ${JSON.stringify(container[key])}: ${(err as Error).stack}`).toBeInstanceOf(
+          wg.WasmgradError,
+        );
+        outcome = (err as Error).name;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    expect(outcomes.get('ValueError')).toBeGreaterThan(100);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  }, 120_000);
+});
+
 describe('paths, file: URLs and http(s) URLs', () => {
   it('file: URLs save and load like paths', async () => {
     const { model, x } = await trainedCnn();

@@ -11,7 +11,7 @@
  * Loading validates everything — the safetensors layout, JSON, the closed layer registry, and each
  * weight's name and shape against the rebuilt model — before any weight is written.
  */
-import { FormatError, fmtShape, ValueError } from '../errors.js';
+import { FormatError, fmtShape, ValueError, WasmgradError } from '../errors.js';
 import { modelFromJSON } from '../model/serialize.js';
 import { tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -168,7 +168,15 @@ export function decodeUtf8(bytes: Uint8Array, file: string): string {
  * frees the model and throws a FormatError naming `file` and the weight.
  */
 export function assembleModel(topology: unknown, weights: NamedWeights, file: string): LoadedModel {
-  const model = modelFromJSON(topology as Topology);
+  let model: LoadedModel;
+  try {
+    model = modelFromJSON(topology as Topology);
+  } catch (err) {
+    // Layer constructors validate their options, but a hostile file can reach helpers that assume
+    // well-formed values (a TypeError): at this boundary every failure is a typed error.
+    if (err instanceof WasmgradError) throw err;
+    throw new FormatError(file, `invalid topology: ${(err as Error)?.message ?? err}`);
+  }
   try {
     model.build();
     const wanted = model.weights;
