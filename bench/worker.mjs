@@ -11,7 +11,8 @@
 // - uploaded once (trainer.upload, the way to train on one dataset many times): copied,
 //   transferred and kept in the worker's wasm memory; the upload counts in the first timed fit.
 // Prints samples/s by wall time and by process CPU time (all threads) and worker/calling ratios.
-// Usage: node bench/worker.mjs [--quick]
+// Both sides run their kernels on the same number of threads: wg.ready()'s default, or --threads=N.
+// Usage: node bench/worker.mjs [--quick] [--threads=N]
 import * as wg from '../packages/wasmgrad/dist/index.js';
 
 const quick = process.argv.includes('--quick');
@@ -24,6 +25,8 @@ const cpuNow = () => {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 await wg.ready();
+const threadsArg = process.argv.find((a) => a.startsWith('--threads='));
+if (threadsArg) await wg.setThreads(Number(threadsArg.slice('--threads='.length)));
 const { train } = await wg.data.fashionMnist({ flatten: true });
 const xs = train.x.dataSync().subarray(0, N * 784);
 const ys = train.y.dataSync().subarray(0, N * 10);
@@ -92,7 +95,9 @@ await trainer.terminate();
 await unshared.terminate();
 
 const rate = (ms) => Math.round((N / ms) * 1000).toLocaleString('en');
-console.log(`MLP 784-256-128-10, Adam, batch 128, ${N} samples per epoch, median of ${REPS}`);
+console.log(
+  `MLP 784-256-128-10, Adam, batch 128, ${N} samples per epoch, median of ${REPS}, ${wg.getThreads()} kernel thread(s) on each side`,
+);
 const labels = {
   shared: 'worker, shared data',
   copied: 'worker, copied data',
