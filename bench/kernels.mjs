@@ -5,13 +5,17 @@
 //
 //   node_modules/.bin/tsc -p packages/wasmgrad/tsconfig.json   # builds packages/wasmgrad/dist
 //   node scripts/build-wasm.mjs                                 # builds the .wasm modules
-//   node bench/kernels.mjs [--wall] [--runs N] [--sizes 64,128,...]
+//   node bench/kernels.mjs [--wall] [--runs N] [--sizes 64,128,...] [--thread-sizes 256,512,1024]
+//                          [--threads-only]
 //
 // Each figure is the median of N timed runs (default 7); a run repeats the call until it takes
 // ≥ 20 ms, and the runs of all rows (the peak probe included) are interleaved round by round, so
 // a change of machine load affects every row alike. By default the table uses process CPU time (user + system), which leaves out the time
 // other processes hold the core: on a shared machine wall time mostly measures the neighbours.
 // `--wall` switches the table to wall time; the JSON (bench/results/kernels.json) holds both.
+// The threads table (gemm on 1 vs 2 threads: the single-thread module against the shared-memory
+// module with one helper) always uses WALL time: CPU time sums the threads, so it cannot show a
+// speed-up. `--threads-only` runs that table alone.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,6 +32,7 @@ const option = (name, fallback) => {
 const clock = flag('--wall') ? 'wall' : 'cpu';
 const RUNS = Math.max(5, Number(option('--runs', 7)));
 const SIZES = option('--sizes', '64,128,256,512,1024').split(',').map(Number);
+const THREAD_SIZES = option('--thread-sizes', '128,256,512,1024').split(',').map(Number);
 const MIN_RUN_MS = 40;
 
 let wg;
@@ -168,6 +173,34 @@ async function convRows(rt) {
 }
 // ---- end of conv2d rows ----
 
+// ---- threads rows ----
+/** gemm n×n×n on the single-thread runtime (`one`) and on `many` (2 threads), same inputs. */
+function threadRows(one, many) {
+  const rows = [];
+  for (const n of THREAD_SIZES) {
+    const flops = 2 * n * n * n;
+    const cases = [one, many].map((rt) => {
+      const [a, b, c] = [1, 2, 3].map(() => rt.allocF32(n * n));
+      randomFill(rt, a, n * n, 1);
+      randomFill(rt, b, n * n, 2);
+      const ref = (ptr) => ({ ptr, rowStride: n, colStride: 1 });
+      return benchCase(() => gemmKernels.gemm(rt, n, n, n, 1, ref(a), ref(b), 0, ref(c)), flops);
+    });
+    rows.push({ n, one: cases[0], two: cases[1] });
+  }
+  return rows;
+}
+
+function printThreadRows(rows, threads) {
+  console.log(`\n| gemm n×n×n | 1 thread GFLOP/s | ${threads} threads GFLOP/s | speed-up |`);
+  console.log('|---|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.n} | ${fmt(r.one.wall)} | ${fmt(r.two.wall)} | ${fmt(r.two.wall / r.one.wall, 2)}× |`);
+  }
+  console.log('(wall time: CPU time would sum both threads)');
+}
+// ---- end of threads rows ----
+
 const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 
 /**
@@ -189,14 +222,46 @@ function warmUp(rt, ms = 1500) {
   tf.dispose([ta, tb]);
 }
 
+async function threadsOnly() {
+  const one = await wg.createRuntime({ simd: true });
+  const many = await wg.createRuntime({ simd: true, threads: 2 });
+  warmUp(one);
+  warmUp(many);
+  const loadBefore = loadavg()[0];
+  const rows = threadRows(one, many);
+  runRounds(rows.flatMap((r) => [r.one, r.two]));
+  const loadAfter = loadavg()[0];
+  for (const r of rows) {
+    r.one = summary(r.one);
+    r.two = summary(r.two);
+  }
+  console.log(
+    `load average ${fmt(loadBefore, 2)} → ${fmt(loadAfter, 2)} on ${cpus().length} cores; medians of ${RUNS} runs`,
+  );
+  printThreadRows(rows, many.threads);
+  await many.setThreads(1);
+  return { threads: many.threads, loadAverage: [loadBefore, loadAfter], rows };
+}
+
 async function main() {
+  if (flag('--threads-only')) {
+    await threadsOnly();
+    return;
+  }
   const rt = await wg.createRuntime({ simd: true });
+  const many = await wg.createRuntime({ simd: true, threads: 2 });
   warmUp(rt);
+  warmUp(many);
   const loadBefore = loadavg()[0];
   const peakRow = await peakCase();
   const rows = [...gemmRows(rt), ...(await convRows(rt))];
-  runRounds([peakRow, ...rows.flatMap((r) => [r.ours, r.tfjs])]);
+  const tRows = threadRows(rt, many);
+  runRounds([peakRow, ...rows.flatMap((r) => [r.ours, r.tfjs]), ...tRows.flatMap((r) => [r.one, r.two])]);
   const loadAfter = loadavg()[0];
+  for (const r of tRows) {
+    r.one = summary(r.one);
+    r.two = summary(r.two);
+  }
   for (const r of rows) {
     tf.dispose(r.tensors);
     delete r.tensors;
@@ -222,6 +287,9 @@ async function main() {
     );
   }
   console.log(`| peak probe | ${peak.chains} × f32x4 mul+add | ${fmt(peak[clock])} | | | 100% |`);
+  printThreadRows(tRows, many.threads);
+  const threadCount = many.threads;
+  await many.setThreads(1);
 
   const out = join(here, 'results');
   mkdirSync(out, { recursive: true });
@@ -236,6 +304,7 @@ async function main() {
     tfjs: { backend: tf.getBackend(), version: tf.version_core },
     peak,
     rows,
+    threads: { count: threadCount, clock: 'wall', rows: tRows },
   };
   writeFileSync(join(out, 'kernels.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\nwrote ${join('bench', 'results', 'kernels.json')}`);

@@ -323,3 +323,35 @@ describe('setThreads / getThreads', () => {
     expect(out.trim()).toBe('2 1');
   }, 40_000);
 });
+
+describe('Deno', () => {
+  it('starts helpers by default, computes the same bits on 2 and 3 threads, and ends while they run', () => {
+    // Needs the compiled package (tsc -p packages/wasmgrad/tsconfig.json) and the npm `deno`.
+    const out = execFileSync(
+      join(root, 'node_modules/.bin/deno'),
+      ['run', '--allow-read', 'test/deno/threads_check.mjs'],
+      {
+        cwd: root,
+        timeout: 60_000,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          DENO_DIR: join(root, 'node_modules/.cache/deno'),
+          DENO_NO_UPDATE_CHECK: '1',
+          NO_COLOR: '1',
+        },
+      },
+    );
+    const result = JSON.parse(out.trim().split('\n').pop() as string) as {
+      byDefault: number;
+      threadable: boolean;
+      results: { threads: number; split: boolean; equal: boolean }[];
+    };
+    expect(result.threadable).toBe(true);
+    expect(result.byDefault).toBeGreaterThanOrEqual(1);
+    expect(result.results).toEqual([
+      { threads: 2, split: true, equal: true },
+      { threads: 3, split: true, equal: true },
+    ]);
+  }, 70_000);
+});

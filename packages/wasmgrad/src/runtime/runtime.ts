@@ -4,7 +4,7 @@ import { KERNEL_SIGNATURES, type KernelName, type RawKernels } from './kernels/s
 import { compileModule, compileThreadsModule, simdSupported, type WasmSource } from './loader.js';
 import { isNode } from './platform.js';
 import { canBlock, MAX_THREADS, sharedMemorySupported, ThreadPool } from './threads.js';
-import { installThreaded, THREADED_KERNELS } from './threads-dispatch.js';
+import { installThreaded, THREADED_KERNELS, threadedFns } from './threads-dispatch.js';
 
 /** Options of {@link createRuntime} and `wg.ready()`. */
 export interface RuntimeOptions {
@@ -145,6 +145,7 @@ export class Runtime {
         memory: this.memory,
         allocator: this.allocator,
         gemmWorkspaceF32: this.rawKernels.f32_gemm_workspace_len(),
+        fns: threadedFns(this.rawKernels),
       },
       want - 1,
       THREADED_KERNELS,

@@ -1,33 +1,42 @@
 /**
  * The helper thread of the kernel thread pool, and how to start one in each runtime.
  *
- * The helper's code is a plain JavaScript string started from a Blob URL (browsers, Deno) or with
- * `eval: true` (Node), so that it runs from the TypeScript sources too (Node cannot start a worker
- * from a .ts file) and no bundler needs to find a second entry file.
+ * The helper's code is a plain JavaScript string started from a Blob URL (browsers) or with
+ * `eval: true` (Node and Deno's node:worker_threads), so that it runs from the TypeScript sources
+ * too (Node cannot start a worker from a .ts file) and no bundler needs to find a second entry.
  *
- * Protocol (all in the shared wasm memory; see {@link ThreadPool}): `ctl` holds four i32 values
- * [generation, done, failed, shutdown]. A helper waits until the generation changes, reads its
- * slot (f64 values: kernel index or −1, argument count, arguments), calls that export of its own
- * instance, then adds one to `done` and notifies. Every helper acknowledges every generation, so
- * the caller knows that no helper still reads a slot when it writes the next job.
+ * Protocol (all in the shared wasm memory; see {@link ThreadPool}). `ctl` holds i32 values:
+ * [0] the job word `generation << 10 | parts << 5 | next`, [1] parts finished, [2] a failure
+ * flag, [3] shutdown, then per helper its gemm workspace and scratch block addresses. A job's
+ * parts sit in f64 slots: kernel index, argument count, index of the workspace argument, which
+ * workspace (0 gemm, 1 scratch), arguments. Every thread, the caller included, claims parts with
+ * a compare-exchange on the job word, runs each with its own workspace, and counts it finished.
+ * The word carries the generation and the part count, so a helper that wakes late can never claim
+ * a part of a job twice; and a caller never waits for a helper that has not woken up: it runs
+ * the unclaimed parts itself.
  * @module
  */
 import { RuntimeStateError } from '../errors.js';
 import { isNode } from './platform.js';
 
-/** How many times a helper re-reads the generation before it sleeps in Atomics.wait. */
+/** How many times a helper re-reads the job word before it sleeps in Atomics.wait. */
 export const HELPER_SPIN = 20000;
 
 /** The message that starts a helper. */
 export interface HelperInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
+  /** This helper's index (its workspace addresses are at ctl[4 + 2·index], ctl[5 + 2·index]). */
+  index: number;
   /** Top (exclusive, 16-byte aligned) of this helper's own stack region. */
   stackTop: number;
-  /** Byte address of the four control i32 values. */
+  /** Byte address of the control i32 values. */
   ctlPtr: number;
-  /** Byte address of this helper's job slot (32 f64 values). */
-  slotPtr: number;
+  ctlLength: number;
+  /** Byte address of the part slots. */
+  slotsPtr: number;
+  slotF64: number;
+  maxParts: number;
   /** Export names, indexed by a slot's kernel index. */
   names: readonly string[];
   spin: number;
@@ -35,38 +44,46 @@ export interface HelperInit {
 
 const BODY = `
 onInit(async (init) => {
-  let ctl;
   try {
     const instance = await WebAssembly.instantiate(init.module, { env: { memory: init.memory } });
     instance.exports.__stack_pointer.value = init.stackTop;
     const fns = init.names.map((name) => instance.exports[name]);
-    ctl = new Int32Array(init.memory.buffer, init.ctlPtr, 4);
-    const slot = new Float64Array(init.memory.buffer, init.slotPtr, 32);
+    const ctl = new Int32Array(init.memory.buffer, init.ctlPtr, init.ctlLength);
+    const slots = new Float64Array(init.memory.buffer, init.slotsPtr, init.slotF64 * init.maxParts);
+    const wsAt = 4 + 2 * init.index;
     const args = [];
     post({ ok: true });
     let seen = 0;
     for (;;) {
-      let g = Atomics.load(ctl, 0);
-      for (let i = 0; g === seen && i < init.spin; i++) g = Atomics.load(ctl, 0);
-      while (g === seen) {
+      let w = Atomics.load(ctl, 0);
+      for (let i = 0; w === seen && i < init.spin; i++) w = Atomics.load(ctl, 0);
+      while (w === seen) {
         Atomics.wait(ctl, 0, seen);
-        g = Atomics.load(ctl, 0);
+        w = Atomics.load(ctl, 0);
       }
-      seen = g;
       if (Atomics.load(ctl, 3) !== 0) break;
-      const fn = slot[0];
-      if (fn >= 0) {
-        const argc = slot[1];
+      // Claim parts until none is left.
+      while ((w & 31) < ((w >> 5) & 31)) {
+        const got = Atomics.compareExchange(ctl, 0, w, w + 1);
+        if (got !== w) {
+          w = got;
+          continue;
+        }
+        const at = (w & 31) * init.slotF64;
+        const argc = slots[at + 1];
         args.length = argc;
-        for (let i = 0; i < argc; i++) args[i] = slot[2 + i];
+        for (let i = 0; i < argc; i++) args[i] = slots[at + 4 + i];
+        args[slots[at + 2]] = ctl[wsAt + slots[at + 3]] >>> 0;
         try {
-          fns[fn].apply(null, args);
+          fns[slots[at]].apply(null, args);
         } catch (err) {
           Atomics.store(ctl, 2, 1);
         }
+        Atomics.add(ctl, 1, 1);
+        Atomics.notify(ctl, 1);
+        w = Atomics.load(ctl, 0);
       }
-      Atomics.add(ctl, 1, 1);
-      Atomics.notify(ctl, 1);
+      seen = w;
     }
   } catch (err) {
     post({ ok: false, message: String((err && err.message) || err) });
@@ -92,7 +109,8 @@ const onInit = (f) => threads.then((t) => {
 });
 // Synchronous: the job loop that follows never yields to the event loop.
 const post = (m) => port.postMessage(m);
-const finish = () => port.close();
+// Deno's parentPort has no close(); there the caller's terminate() ends the thread.
+const finish = () => (typeof port.close === 'function' ? port.close() : undefined);
 `;
 
 const WEB_PRELUDE = `
@@ -136,13 +154,18 @@ async function nodeHelper(init: HelperInit): Promise<Helper> {
     Worker: new (code: string, options: { eval: true; name?: string }) => NodeWorker;
   };
   const worker = new Worker(NODE_PRELUDE + BODY, { eval: true, name: 'wasmgrad-kernels' });
-  worker.unref();
   const started = startedFrom((onReply, onError) => {
     worker.once('message', (m) => onReply(m as Reply));
     worker.once('error', (e) => onError((e as Error)?.message ?? String(e)));
     worker.once('exit', (code) => onError(`exited with code ${String(code)}`));
   });
   worker.postMessage(init);
+  // Referenced until it has started (else a script awaiting the start could end first), then
+  // unref'ed: an idle helper never keeps the process alive.
+  void started.then(
+    () => worker.unref(),
+    () => worker.unref(),
+  );
   return {
     started,
     terminate() {
@@ -176,7 +199,13 @@ function webHelper(init: HelperInit): Helper {
   };
 }
 
-/** Starts one helper thread in whatever runtime this is. */
+const isDeno = (): boolean => typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
+
+/**
+ * Starts one helper thread in whatever runtime this is. Deno takes its node:worker_threads
+ * Worker too: unlike its Web Worker, that one can be unref'ed, so helpers never keep a script
+ * running after its end.
+ */
 export function startHelper(init: HelperInit): Promise<Helper> {
-  return isNode() ? nodeHelper(init) : Promise.resolve(webHelper(init));
+  return isNode() || isDeno() ? nodeHelper(init) : Promise.resolve(webHelper(init));
 }

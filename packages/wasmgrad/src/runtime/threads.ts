@@ -3,10 +3,12 @@
  * build (wasmgrad-simd-threads.wasm) over the runtime's one shared `WebAssembly.Memory`, each with
  * its own stack and packing workspace taken from the allocator.
  *
- * A call is split into parts by output tiles (threads-dispatch.ts); the calling thread writes
- * every helper's part into its slot, bumps the generation (Atomics.notify wakes sleeping helpers),
- * runs part 0 itself and waits for the done counter. Helpers spin briefly before sleeping so that
- * back-to-back calls (a training step) do not pay a wake-up each.
+ * A call is split into parts by output tiles (threads-dispatch.ts); the calling thread writes the
+ * parts into slots and publishes the job word (Atomics.notify wakes sleeping helpers); then every
+ * thread, the caller included, claims parts until none is left (threads-worker.ts has the
+ * protocol), and the caller waits for the parts claimed by others. A helper that is asleep or
+ * descheduled (a loaded machine) thus never delays a call: the caller runs its parts. Helpers spin
+ * briefly before sleeping so that back-to-back calls (a training step) do not pay a wake-up each.
  * @module
  */
 import { RuntimeStateError } from '../errors.js';
@@ -17,17 +19,24 @@ import { HELPER_SPIN, type Helper, startHelper } from './threads-worker.js';
 export const MAX_THREADS = 16;
 /** Stack of each helper instance (the module reserves the same for the calling thread). */
 const STACK_BYTES = 1 << 20;
-/** f64 values of one job slot: kernel index, argument count, up to 30 arguments. */
+/** f64 values of one part slot: kernel index, argument count, workspace argument index and kind, up to 28 arguments. */
 export const SLOT_F64 = 32;
+/** Most parts of one job (the job word holds part indices in 5 bits). */
+export const MAX_PARTS = MAX_THREADS;
+/** Workspace kinds of a part: the helper's gemm packing workspace, or its scratch block. */
+export const WORK_GEMM = 0;
+export const WORK_SCRATCH = 1;
 /** Times the caller re-reads the done counter before sleeping on it. */
 const JOIN_SPIN = 1 << 16;
 /** A helper that makes no progress for this long is taken for dead. */
 const JOIN_TIMEOUT_MS = 60_000;
 
-const CTL_GENERATION = 0;
-const CTL_DONE = 1;
+const CTL_WORD = 0;
+const CTL_FINISHED = 1;
 const CTL_FAILED = 2;
 const CTL_SHUTDOWN = 3;
+/** Then per helper i: ctl[4 + 2i] gemm workspace, ctl[5 + 2i] scratch block. */
+const CTL_LENGTH = 4 + 2 * MAX_THREADS;
 
 /** What a pool needs from its runtime. */
 export interface PoolHost {
@@ -36,6 +45,8 @@ export interface PoolHost {
   allocator: Allocator;
   /** Packing workspace size of gemm, in f32 values. */
   gemmWorkspaceF32: number;
+  /** The caller's own kernels, by index of the names given to {@link ThreadPool.start}. */
+  fns: readonly ((...args: number[]) => unknown)[];
 }
 
 /** True when this thread may block in Atomics.wait (false on a browser's main thread). */
@@ -72,16 +83,16 @@ interface Scratch {
 export class ThreadPool {
   /** Helper threads (the calling thread is not counted). */
   readonly helpers: number;
-  /** Per-helper gemm packing workspaces (byte addresses). */
-  readonly gemmWorkspaces: readonly number[];
   /** False on a thread that cannot block (a browser's main thread): calls stay single-threaded. */
   readonly canBlock: boolean;
-  private readonly ctl: Int32Array;
-  private readonly slots: Float64Array[];
-  private readonly scratch: Scratch[];
-  private closed = false;
   /** Jobs run so far (diagnostics and tests: shows that a call was split). */
   jobs = 0;
+  private readonly ctl: Int32Array;
+  private readonly slots: Float64Array;
+  private readonly scratch: Scratch[];
+  private readonly args: number[] = [];
+  private generation = 0;
+  private closed = false;
 
   private constructor(
     private readonly host: PoolHost,
@@ -89,44 +100,46 @@ export class ThreadPool {
     private readonly owned: number[],
     ctlPtr: number,
     slotsPtr: number,
-    gemmWorkspaces: number[],
   ) {
     this.helpers = threads.length;
-    this.gemmWorkspaces = gemmWorkspaces;
     this.canBlock = canBlock();
-    this.ctl = new Int32Array(host.memory.buffer, ctlPtr, 4);
-    this.slots = threads.map((_, i) => new Float64Array(host.memory.buffer, slotsPtr + 8 * SLOT_F64 * i, SLOT_F64));
+    this.ctl = new Int32Array(host.memory.buffer, ctlPtr, CTL_LENGTH);
+    this.slots = new Float64Array(host.memory.buffer, slotsPtr, SLOT_F64 * MAX_PARTS);
     this.scratch = threads.map(() => ({ ptr: 0, bytes: 0 }));
   }
 
   /** Starts `helpers` helper threads over the host's shared memory. */
   static async start(host: PoolHost, helpers: number, names: readonly string[]): Promise<ThreadPool> {
     const a = host.allocator;
+    // The control block and the slots are never returned to the allocator: a helper that has
+    // not yet woken up to a shutdown still reads them, so they must never hold anything else.
+    const ctlPtr = a.alloc(4 * CTL_LENGTH + 8 * SLOT_F64 * MAX_PARTS, 'setThreads');
+    const slotsPtr = ctlPtr + 4 * CTL_LENGTH;
+    const ctl = new Int32Array(host.memory.buffer, ctlPtr, CTL_LENGTH);
+    ctl.fill(0);
     const owned: number[] = [];
     const take = (bytes: number) => {
       const p = a.alloc(bytes, 'setThreads');
       owned.push(p);
       return p;
     };
-    // The control block and the slots are never returned to the allocator: a helper that has
-    // not yet woken up to a shutdown still reads them, so they must never hold anything else.
-    const ctlPtr = a.alloc(16 + 8 * SLOT_F64 * Math.max(helpers, 1), 'setThreads');
-    new Int32Array(host.memory.buffer, ctlPtr, 4).fill(0);
-    const slotsPtr = ctlPtr + 16;
-    const gemmWorkspaces: number[] = [];
     const started: Helper[] = [];
     try {
       const pending: Promise<Helper>[] = [];
       for (let i = 0; i < helpers; i++) {
         const stackTop = take(STACK_BYTES) + STACK_BYTES;
-        gemmWorkspaces.push(take(4 * host.gemmWorkspaceF32));
+        ctl[4 + 2 * i] = take(4 * host.gemmWorkspaceF32);
         pending.push(
           startHelper({
             module: host.module,
             memory: host.memory,
+            index: i,
             stackTop,
             ctlPtr,
-            slotPtr: slotsPtr + 8 * SLOT_F64 * i,
+            ctlLength: CTL_LENGTH,
+            slotsPtr,
+            slotF64: SLOT_F64,
+            maxParts: MAX_PARTS,
             names,
             spin: HELPER_SPIN,
           }),
@@ -138,70 +151,100 @@ export class ThreadPool {
       if (failed) throw (failed as PromiseRejectedResult).reason;
       await Promise.all(started.map((h) => h.started));
     } catch (err) {
-      ThreadPool.stop(host.memory, ctlPtr, started);
+      ThreadPool.stop(ctl, 0, started);
       for (const p of owned) a.release(p);
       throw err instanceof RuntimeStateError
         ? err
         : new RuntimeStateError('setThreads', `could not start helper threads: ${(err as Error).message}`);
     }
-    return new ThreadPool(host, started, owned, ctlPtr, slotsPtr, gemmWorkspaces);
-  }
-
-  /** The job slot of helper `i` (f64: kernel index or −1, argument count, arguments). */
-  slot(i: number): Float64Array {
-    return this.slots[i] as Float64Array;
+    return new ThreadPool(host, started, owned, ctlPtr, slotsPtr);
   }
 
   /**
-   * A scratch block of at least `bytes` owned by helper `i` (kept for later calls). Call it
-   * before writing any pointer into a slot: it may grow the memory.
+   * Writes part `i` of the next job: kernel index `fn` with `args`, whose argument `workIndex`
+   * is replaced by the running thread's own workspace of kind `work` (WORK_GEMM, WORK_SCRATCH).
    */
-  scratchFor(i: number, bytes: number): number {
-    const s = this.scratch[i] as Scratch;
-    if (s.bytes < bytes) {
+  setPart(i: number, fn: number, args: readonly number[], workIndex: number, work: number): void {
+    const s = this.slots;
+    const at = i * SLOT_F64;
+    s[at] = fn;
+    s[at + 1] = args.length;
+    s[at + 2] = workIndex;
+    s[at + 3] = work;
+    for (let j = 0; j < args.length; j++) s[at + 4 + j] = args[j] as number;
+  }
+
+  /**
+   * Makes every helper's scratch block hold at least `bytes` (kept for later calls). Call it
+   * before {@link run}: it may grow the memory (addresses stay valid).
+   */
+  ensureScratch(bytes: number): void {
+    for (const [i, s] of this.scratch.entries()) {
+      if (s.bytes >= bytes) continue;
       if (s.bytes > 0) this.host.allocator.release(s.ptr);
       s.bytes = 0;
       s.ptr = this.host.allocator.alloc(bytes, 'threads');
       s.bytes = bytes;
+      this.ctl[5 + 2 * i] = s.ptr;
     }
-    return s.ptr;
   }
 
   /**
-   * Runs one job: every helper does what its slot says (slots must be written, −1 for none),
-   * while this thread runs `own`; returns when all are done. A failure in a helper (a trap) is
-   * raised here after every helper has finished.
+   * Runs a job of `parts` parts (written with {@link setPart}): this thread runs the parts no
+   * helper has claimed, with `ownWork` as its workspace, and returns when every part is done. A
+   * failure in a helper (a trap) is raised here, after every part has finished.
    */
-  run(own: () => void, op: string): void {
+  run(parts: number, ownWork: number, op: string): void {
     if (this.closed) throw new RuntimeStateError(op, 'the thread pool is closed');
     const ctl = this.ctl;
     this.jobs++;
-    Atomics.store(ctl, CTL_DONE, 0);
+    this.generation = (this.generation + 1) & 0x1fffff;
+    Atomics.store(ctl, CTL_FINISHED, 0);
     Atomics.store(ctl, CTL_FAILED, 0);
-    Atomics.add(ctl, CTL_GENERATION, 1);
-    Atomics.notify(ctl, CTL_GENERATION);
+    let w = (this.generation << 10) | (parts << 5);
+    Atomics.store(ctl, CTL_WORD, w);
+    Atomics.notify(ctl, CTL_WORD);
     let ownError: unknown;
-    try {
-      own();
-    } catch (err) {
-      ownError = err;
+    while ((w & 31) < parts) {
+      const got = Atomics.compareExchange(ctl, CTL_WORD, w, w + 1);
+      if (got !== w) {
+        w = got;
+        continue;
+      }
+      try {
+        this.runPart(w & 31, ownWork);
+      } catch (err) {
+        ownError ??= err;
+      }
+      Atomics.add(ctl, CTL_FINISHED, 1);
+      w = Atomics.load(ctl, CTL_WORD);
     }
-    this.join(op);
+    this.join(parts, op);
     if (ownError !== undefined) throw ownError;
     if (Atomics.load(ctl, CTL_FAILED) !== 0) {
       throw new RuntimeStateError(op, 'a kernel failed in a helper thread (a wasm trap)');
     }
   }
 
-  private join(op: string): void {
+  private runPart(part: number, work: number): void {
+    const s = this.slots;
+    const at = part * SLOT_F64;
+    const args = this.args;
+    const argc = s[at + 1] as number;
+    args.length = argc;
+    for (let i = 0; i < argc; i++) args[i] = s[at + 4 + i] as number;
+    args[s[at + 2] as number] = work;
+    (this.host.fns[s[at] as number] as (...a: number[]) => unknown)(...args);
+  }
+
+  private join(target: number, op: string): void {
     const ctl = this.ctl;
-    const target = this.helpers;
-    let done = Atomics.load(ctl, CTL_DONE);
-    for (let i = 0; done < target && i < JOIN_SPIN; i++) done = Atomics.load(ctl, CTL_DONE);
+    let done = Atomics.load(ctl, CTL_FINISHED);
+    for (let i = 0; done < target && i < JOIN_SPIN; i++) done = Atomics.load(ctl, CTL_FINISHED);
     let waited = 0;
     while (done < target) {
-      const r = Atomics.wait(ctl, CTL_DONE, done, 1000);
-      const now = Atomics.load(ctl, CTL_DONE);
+      const r = Atomics.wait(ctl, CTL_FINISHED, done, 1000);
+      const now = Atomics.load(ctl, CTL_FINISHED);
       waited = r === 'timed-out' && now === done ? waited + 1000 : 0;
       if (waited >= JOIN_TIMEOUT_MS) {
         this.close();
@@ -223,16 +266,15 @@ export class ThreadPool {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    ThreadPool.stop(this.host.memory, this.ctl.byteOffset, this.threads);
+    ThreadPool.stop(this.ctl, this.generation + 1, this.threads);
     for (const s of this.scratch) if (s.bytes > 0) this.host.allocator.release(s.ptr);
     for (const p of this.owned) this.host.allocator.release(p);
   }
 
-  private static stop(memory: WebAssembly.Memory, ctlPtr: number, threads: Helper[]): void {
-    const ctl = new Int32Array(memory.buffer, ctlPtr, 4);
+  private static stop(ctl: Int32Array, generation: number, threads: Helper[]): void {
     Atomics.store(ctl, CTL_SHUTDOWN, 1);
-    Atomics.add(ctl, CTL_GENERATION, 1);
-    Atomics.notify(ctl, CTL_GENERATION);
+    Atomics.store(ctl, CTL_WORD, ((generation & 0x1fffff) << 10) | 1023);
+    Atomics.notify(ctl, CTL_WORD);
     for (const t of threads) t.terminate();
   }
 }
