@@ -209,13 +209,26 @@ export function getInitializer(
   op: string,
 ): Initializer {
   if (id === undefined) return (initializers[fallback] as (o: Record<string, unknown>) => Initializer)({});
-  if (typeof id === 'object' && 'apply' in id) return id;
-  const raw = typeof id === 'string' ? id : id.className;
+  if (typeof id === 'object' && id !== null && 'apply' in id) return id;
+  // Topologies come from files: anything but a name or { className, config } is a typed error, and
+  // only own keys of the tables count (not 'constructor' or '__proto__' from Object.prototype).
+  const raw: unknown = typeof id === 'string' ? id : typeof id === 'object' && id !== null ? id.className : undefined;
+  if (typeof raw !== 'string') {
+    throw new ValueError(
+      op,
+      `an initializer must be a name or { className, config }, got ${id === null ? 'null' : typeof id}`,
+    );
+  }
   const camel = raw.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-  const name = (camel in initializers ? camel : CLASS_TO_NAME[raw]) as InitializerName | undefined;
+  const name = (
+    Object.hasOwn(initializers, camel) ? camel : Object.hasOwn(CLASS_TO_NAME, raw) ? CLASS_TO_NAME[raw] : undefined
+  ) as InitializerName | undefined;
   if (!name) throw new ValueError(op, `unknown initializer '${raw}'; known: ${Object.keys(initializers).join(', ')}`);
-  const config = (typeof id === 'object' ? id.config : undefined) ?? {};
-  return (initializers[name] as (o: Record<string, unknown>) => Initializer)(config);
+  const config: unknown = (typeof id === 'object' ? id.config : undefined) ?? {};
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new ValueError(op, `initializer '${raw}' config must be an object, got ${JSON.stringify(config)}`);
+  }
+  return (initializers[name] as (o: Record<string, unknown>) => Initializer)(config as Record<string, unknown>);
 }
 
 /** The serializable form of an initializer. */

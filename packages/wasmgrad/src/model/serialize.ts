@@ -1,4 +1,4 @@
-import { ValueError } from '../errors.js';
+import { ValueError, WasmgradError } from '../errors.js';
 import { Conv2D, DepthwiseConv2D, SeparableConv2D } from '../layers/conv.js';
 import { Dropout, Flatten, Reshape } from '../layers/core.js';
 import { Cross } from '../layers/cross.js';
@@ -99,7 +99,14 @@ function createLayer(op: string, i: number, className: string, config: Record<st
       `layer ${i} has unknown class '${className}'; known: ${Object.keys(LAYER_CLASSES).join(', ')}`,
     );
   }
-  return (LAYER_CLASSES[className] as (c: Record<string, unknown>) => Layer)(config);
+  try {
+    return (LAYER_CLASSES[className] as (c: Record<string, unknown>) => Layer)(config);
+  } catch (err) {
+    // A layer's own checks throw typed errors; anything else (e.g. a value that cannot even be
+    // printed in a message) still means a bad file, never a crash of the loader.
+    if (err instanceof WasmgradError) throw err;
+    throw new ValueError(op, `layer ${i} (${className}) has an invalid config: ${(err as Error)?.message ?? err}`);
+  }
 }
 
 /** A validated [layerName, nodeIndex, tensorIndex(, kwargs)] reference. */
