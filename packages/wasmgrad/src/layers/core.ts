@@ -154,6 +154,8 @@ export class Dropout extends Layer {
   }
 
   getConfig(): Record<string, unknown> {
-    return this.seed === undefined ? { rate: this.rate } : { rate: this.rate, seed: this.seed };
+    // The seed actually used (drawn when none was given), so a copy (a worker, a saved model) draws
+    // the same masks.
+    return { rate: this.rate, seed: this.layerSeed };
   }
 }
