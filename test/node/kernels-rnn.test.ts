@@ -283,6 +283,7 @@ describe('rnn kernels', () => {
     const h = put(rt, new Array(4).fill(0));
     expect(() => lstmForwardStep(rt, -1, 4, z, c, c, h)).toThrow(wg.ValueError);
     expect(() => lstmForwardStep(rt, 1, 1.5, z, c, c, h)).toThrow(wg.ValueError);
+    expect(() => lstmForwardStep(rt, 1, 4, z, c, nanBuf(rt, 4), h, 'relu' as never)).toThrow(/gate activation/);
     // z holds 16 values: batch 2 needs 32.
     expect(() => lstmForwardStep(rt, 2, 4, z, c, nanBuf(rt, 8), nanBuf(rt, 8))).toThrow(/outside the heap|overlaps/);
     expect(() => lstmForwardStep(rt, 1, 4, z, c, z, h)).toThrow(/overlaps/);

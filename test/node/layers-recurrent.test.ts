@@ -49,14 +49,19 @@ interface Case {
   goBackwards: boolean;
   useBias?: boolean;
   resetAfter?: boolean;
+  gate?: 'sigmoid' | 'hardSigmoid';
 }
 
 /** Forward against the f64 reference and every gradient against finite differences. */
 async function check(c: Case, simd: boolean, seed: number, dims: [number, number, number, number] = [2, 6, 3, 5]) {
   const rt = await wg.createRuntime({ simd });
   const [B, T, F, U] = dims;
-  const { kind: _kind, ...layerArgs } = c;
-  const layer = makeLayer(c.kind, { units: U, ...layerArgs });
+  const { kind: _kind, gate, ...layerArgs } = c;
+  const layer = makeLayer(c.kind, {
+    units: U,
+    ...layerArgs,
+    ...(gate ? { recurrentActivation: gate } : {}),
+  } as wg.layers.RNNArgs);
   layer.buildMulti([[T, F]]);
   const useBias = c.useBias ?? true;
   const k = GATES[c.kind] * U;
@@ -146,6 +151,36 @@ describe('recurrent layers: forward against the f64 Keras equations, BPTT agains
       true,
       10,
     );
+  });
+
+  it('hardSigmoid gates (tfjs-layers default) for lstm and gru, both builds', async () => {
+    let seed = 700;
+    for (const simd of [true, false]) {
+      await check(
+        { kind: 'lstm', gate: 'hardSigmoid', returnSequences: true, goBackwards: false, returnState: true },
+        simd,
+        seed++,
+      );
+      await check(
+        { kind: 'gru', gate: 'hardSigmoid', returnSequences: false, goBackwards: true, returnState: true },
+        simd,
+        seed++,
+      );
+      await check(
+        {
+          kind: 'gru',
+          gate: 'hardSigmoid',
+          resetAfter: false,
+          returnSequences: true,
+          goBackwards: false,
+          returnState: false,
+        },
+        simd,
+        seed++,
+      );
+    }
+    const l = wg.layers.lstm({ units: 2, recurrentActivation: 'hard_sigmoid' as never });
+    expect(l.getConfig().recurrentActivation).toBe('hardSigmoid');
   });
 
   it('edge sizes: one timestep, a batch of one, one unit, wide units', async () => {

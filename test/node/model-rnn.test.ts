@@ -234,13 +234,19 @@ describe('weights interoperate with tfjs-layers', () => {
         }),
       },
       {
-        ours: wg.layers.lstm({ units: 6, inputShape: [T, F], goBackwards: true, biasInitializer: 'randomNormal' }),
+        // tfjs' default gate activation, hardSigmoid.
+        ours: wg.layers.lstm({
+          units: 6,
+          inputShape: [T, F],
+          goBackwards: true,
+          biasInitializer: 'randomNormal',
+          recurrentActivation: 'hardSigmoid',
+        }),
         theirs: tfl.layers.lstm({
           recurrentInitializer: 'glorotUniform',
           units: 6,
           inputShape: [T, F],
           goBackwards: true,
-          recurrentActivation: 'sigmoid',
         }),
       },
       {

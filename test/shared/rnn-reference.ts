@@ -17,6 +17,8 @@ export interface RnnRefOptions {
   goBackwards?: boolean;
   /** GRU: reset gate after the recurrent product (default true) or before it (bias [3·units]). */
   resetAfter?: boolean;
+  /** LSTM/GRU gate activation (default sigmoid; tfjs' hard sigmoid is clip(0.2·x + 0.5, 0, 1)). */
+  gate?: 'sigmoid' | 'hardSigmoid';
   /** SimpleRNN activation (default tanh). */
   activation?: (x: number) => number;
 }
@@ -28,7 +30,8 @@ export interface RnnRefResult {
   c: Float64Array;
 }
 
-const sig = (x: number) => 1 / (1 + Math.exp(-x));
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+const hardSigmoid = (x: number) => Math.min(1, Math.max(0, 0.2 * x + 0.5));
 
 /** Gates per unit of each kind. */
 export const GATES: Record<RnnKind, number> = { simple: 1, lstm: 4, gru: 3 };
@@ -44,6 +47,7 @@ export function rnnReference(
   const { units: U, batch: B, time: T, features: F } = o;
   const k = GATES[o.kind] * U;
   const act = o.activation ?? Math.tanh;
+  const sig = o.gate === 'hardSigmoid' ? hardSigmoid : sigmoid;
   const out = new Float64Array(o.returnSequences ? B * T * U : B * U);
   const hOut = new Float64Array(B * U);
   const cOut = new Float64Array(o.kind === 'lstm' ? B * U : 0);

@@ -1017,8 +1017,9 @@ pub unsafe extern "C" fn f32_lstm_forward_step(
     c_prev: *const f32,
     c: *mut f32,
     h: *mut f32,
+    gate_act: i32,
 ) {
-    crate::rnn::lstm_forward_step(batch, units, z, c_prev, c, h)
+    crate::rnn::lstm_forward_step(batch, units, z, c_prev, c, h, gate_act)
 }
 
 #[no_mangle]
@@ -1030,8 +1031,9 @@ pub unsafe extern "C" fn f32_lstm_backward_step(
     c: *const f32,
     dh: *const f32,
     dc: *mut f32,
+    gate_act: i32,
 ) {
-    crate::rnn::lstm_backward_step(batch, units, gates, c_prev, c, dh, dc)
+    crate::rnn::lstm_backward_step(batch, units, gates, c_prev, c, dh, dc, gate_act)
 }
 
 #[no_mangle]
@@ -1043,8 +1045,9 @@ pub unsafe extern "C" fn f32_gru_forward_step(
     brec: *const f32,
     h_prev: *const f32,
     h: *mut f32,
+    gate_act: i32,
 ) {
-    crate::rnn::gru_forward_step(batch, units, x, rec, brec, h_prev, h)
+    crate::rnn::gru_forward_step(batch, units, x, rec, brec, h_prev, h, gate_act)
 }
 
 #[no_mangle]
@@ -1056,8 +1059,9 @@ pub unsafe extern "C" fn f32_gru_backward_step(
     h_prev: *const f32,
     dh: *const f32,
     dh_prev: *mut f32,
+    gate_act: i32,
 ) {
-    crate::rnn::gru_backward_step(batch, units, gates, rec, h_prev, dh, dh_prev)
+    crate::rnn::gru_backward_step(batch, units, gates, rec, h_prev, dh, dh_prev, gate_act)
 }
 
 #[no_mangle]
@@ -1067,8 +1071,9 @@ pub unsafe extern "C" fn f32_gru_reset_before_gates(
     x: *mut f32,
     rec: *mut f32,
     h_prev: *const f32,
+    gate_act: i32,
 ) {
-    crate::rnn::gru_reset_before_gates(batch, units, x, rec, h_prev)
+    crate::rnn::gru_reset_before_gates(batch, units, x, rec, h_prev, gate_act)
 }
 
 #[no_mangle]
@@ -1090,8 +1095,9 @@ pub unsafe extern "C" fn f32_gru_reset_before_backward_output(
     h_prev: *const f32,
     dh: *const f32,
     dh_prev: *mut f32,
+    gate_act: i32,
 ) {
-    crate::rnn::gru_reset_before_backward_output(batch, units, gates, h_prev, dh, dh_prev)
+    crate::rnn::gru_reset_before_backward_output(batch, units, gates, h_prev, dh, dh_prev, gate_act)
 }
 
 #[no_mangle]
@@ -1102,8 +1108,9 @@ pub unsafe extern "C" fn f32_gru_reset_before_backward_gates(
     h_prev: *const f32,
     drh: *const f32,
     dh_prev: *mut f32,
+    gate_act: i32,
 ) {
-    crate::rnn::gru_reset_before_backward_gates(batch, units, gates, h_prev, drh, dh_prev)
+    crate::rnn::gru_reset_before_backward_gates(batch, units, gates, h_prev, drh, dh_prev, gate_act)
 }
 
 #[no_mangle]

@@ -44,6 +44,34 @@ unsafe fn store_n(v: F32x4, p: *mut f32, n: usize) {
     }
 }
 
+/// Gate activation codes (`gate_act`): Keras' sigmoid, or tfjs/Keras 2's hard sigmoid
+/// clip(0.2·x + 0.5, 0, 1) (tfjs-layers' default recurrentActivation).
+pub const GATE_SIGMOID: i32 = 0;
+pub const GATE_HARD_SIGMOID: i32 = 1;
+
+/// The gate activation of a pre-activation vector.
+#[inline(always)]
+fn gate(hard: bool, x: F32x4) -> F32x4 {
+    if hard {
+        x.mul(F32x4::splat(0.2)).add(F32x4::splat(0.5)).max(F32x4::zero()).min(F32x4::splat(1.0))
+    } else {
+        sigmoid(x)
+    }
+}
+
+/// The gate activation's derivative from its output y: y(1 − y) for sigmoid; 0.2 inside the
+/// linear part of the hard sigmoid (0 < y < 1) and 0 where it is clipped.
+#[inline(always)]
+fn gate_grad(hard: bool, y: F32x4) -> F32x4 {
+    let one = F32x4::splat(1.0);
+    if hard {
+        let inside = y.gt(F32x4::zero()).and(y.lt(one));
+        F32x4::select(inside, F32x4::splat(0.2), F32x4::zero())
+    } else {
+        y.mul(one.sub(y))
+    }
+}
+
 /// Calls `f(j, n)` for the unit blocks of a row: j = 0, 4, 8, … with n = 4, then the leftover
 /// units (n < 4) once.
 #[inline(always)]
@@ -74,17 +102,19 @@ pub unsafe fn lstm_forward_step(
     c_prev: *const f32,
     c: *mut f32,
     h: *mut f32,
+    gate_act: i32,
 ) {
+    let hard = gate_act == GATE_HARD_SIGMOID;
     for b in 0..batch {
         let zr = z.add(b * 4 * units);
         let cp = c_prev.add(b * units);
         let cr = c.add(b * units);
         let hr = h.add(b * units);
         for_blocks(units, |j, n| {
-            let gi = sigmoid(load_n(zr.add(j), n));
-            let gf = sigmoid(load_n(zr.add(units + j), n));
+            let gi = gate(hard, load_n(zr.add(j), n));
+            let gf = gate(hard, load_n(zr.add(units + j), n));
             let gg = tanh(load_n(zr.add(2 * units + j), n));
-            let go = sigmoid(load_n(zr.add(3 * units + j), n));
+            let go = gate(hard, load_n(zr.add(3 * units + j), n));
             let cn = gf.mul(load_n(cp.add(j), n)).add(gi.mul(gg));
             store_n(gi, zr.add(j), n);
             store_n(gf, zr.add(units + j), n);
@@ -108,6 +138,7 @@ pub unsafe fn lstm_forward_step(
 /// # Safety
 /// `gates` readable and writable for batch·4·units values; `c_prev`, `c`, `dh` readable and `dc`
 /// readable and writable for batch·units values each; `dc` overlaps none of the others.
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn lstm_backward_step(
     batch: usize,
     units: usize,
@@ -116,7 +147,9 @@ pub unsafe fn lstm_backward_step(
     c: *const f32,
     dh: *const f32,
     dc: *mut f32,
+    gate_act: i32,
 ) {
+    let hard = gate_act == GATE_HARD_SIGMOID;
     let one = F32x4::splat(1.0);
     for b in 0..batch {
         let gr = gates.add(b * 4 * units);
@@ -132,9 +165,9 @@ pub unsafe fn lstm_backward_step(
             let tc = tanh(load_n(cr.add(j), n));
             let d = load_n(dhr.add(j), n);
             let dct = load_n(dcr.add(j), n).add(d.mul(go).mul(one.sub(tc.mul(tc))));
-            let dzo = d.mul(tc).mul(go.mul(one.sub(go)));
-            let dzi = dct.mul(gg).mul(gi.mul(one.sub(gi)));
-            let dzf = dct.mul(load_n(cp.add(j), n)).mul(gf.mul(one.sub(gf)));
+            let dzo = d.mul(tc).mul(gate_grad(hard, go));
+            let dzi = dct.mul(gg).mul(gate_grad(hard, gi));
+            let dzf = dct.mul(load_n(cp.add(j), n)).mul(gate_grad(hard, gf));
             let dzg = dct.mul(gi).mul(one.sub(gg.mul(gg)));
             store_n(dzi, gr.add(j), n);
             store_n(dzf, gr.add(units + j), n);
@@ -155,6 +188,7 @@ pub unsafe fn lstm_backward_step(
 /// # Safety
 /// `x` and `rec` readable and writable for batch·3·units values; `brec` null or readable for
 /// 3·units; `h_prev` readable and `h` writable for batch·units; `h` overlaps none of the others.
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn gru_forward_step(
     batch: usize,
     units: usize,
@@ -163,7 +197,9 @@ pub unsafe fn gru_forward_step(
     brec: *const f32,
     h_prev: *const f32,
     h: *mut f32,
+    gate_act: i32,
 ) {
+    let hard = gate_act == GATE_HARD_SIGMOID;
     let one = F32x4::splat(1.0);
     for b in 0..batch {
         let xr = x.add(b * 3 * units);
@@ -179,8 +215,8 @@ pub unsafe fn gru_forward_step(
                 rg = rg.add(load_n(brec.add(units + j), n));
                 rh = rh.add(load_n(brec.add(2 * units + j), n));
             }
-            let gz = sigmoid(load_n(xr.add(j), n).add(rz));
-            let gr = sigmoid(load_n(xr.add(units + j), n).add(rg));
+            let gz = gate(hard, load_n(xr.add(j), n).add(rz));
+            let gr = gate(hard, load_n(xr.add(units + j), n).add(rg));
             let gh = tanh(load_n(xr.add(2 * units + j), n).add(gr.mul(rh)));
             let hprev = load_n(hp.add(j), n);
             store_n(gz, xr.add(j), n);
@@ -208,6 +244,7 @@ pub unsafe fn gru_forward_step(
 /// `gates` and `rec` readable and writable for batch·3·units values; `h_prev`, `dh` readable and
 /// `dh_prev` (unless null) readable and writable for batch·units; `dh_prev` overlaps none of the
 /// others.
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn gru_backward_step(
     batch: usize,
     units: usize,
@@ -216,7 +253,9 @@ pub unsafe fn gru_backward_step(
     h_prev: *const f32,
     dh: *const f32,
     dh_prev: *mut f32,
+    gate_act: i32,
 ) {
+    let hard = gate_act == GATE_HARD_SIGMOID;
     let one = F32x4::splat(1.0);
     for b in 0..batch {
         let gr = gates.add(b * 3 * units);
@@ -231,8 +270,8 @@ pub unsafe fn gru_backward_step(
             let hprev = load_n(hp.add(j), n);
             let d = load_n(dhr.add(j), n);
             let dah = d.mul(one.sub(gz)).mul(one.sub(gh.mul(gh)));
-            let daz = d.mul(hprev.sub(gh)).mul(gz.mul(one.sub(gz)));
-            let dar = dah.mul(rh).mul(gg.mul(one.sub(gg)));
+            let daz = d.mul(hprev.sub(gh)).mul(gate_grad(hard, gz));
+            let dar = dah.mul(rh).mul(gate_grad(hard, gg));
             store_n(daz, gr.add(j), n);
             store_n(dar, gr.add(units + j), n);
             store_n(dah, gr.add(2 * units + j), n);
@@ -262,14 +301,16 @@ pub unsafe fn gru_reset_before_gates(
     x: *mut f32,
     rec: *mut f32,
     h_prev: *const f32,
+    gate_act: i32,
 ) {
+    let hard = gate_act == GATE_HARD_SIGMOID;
     for b in 0..batch {
         let xr = x.add(b * 3 * units);
         let rr = rec.add(b * 3 * units);
         let hp = h_prev.add(b * units);
         for_blocks(units, |j, n| {
-            let gz = sigmoid(load_n(xr.add(j), n).add(load_n(rr.add(j), n)));
-            let gr = sigmoid(load_n(xr.add(units + j), n).add(load_n(rr.add(units + j), n)));
+            let gz = gate(hard, load_n(xr.add(j), n).add(load_n(rr.add(j), n)));
+            let gr = gate(hard, load_n(xr.add(units + j), n).add(load_n(rr.add(units + j), n)));
             store_n(gz, xr.add(j), n);
             store_n(gr, xr.add(units + j), n);
             store_n(gr.mul(load_n(hp.add(j), n)), rr.add(2 * units + j), n);
@@ -320,7 +361,9 @@ pub unsafe fn gru_reset_before_backward_output(
     h_prev: *const f32,
     dh: *const f32,
     dh_prev: *mut f32,
+    gate_act: i32,
 ) {
+    let hard = gate_act == GATE_HARD_SIGMOID;
     let one = F32x4::splat(1.0);
     for b in 0..batch {
         let gr = gates.add(b * 3 * units);
@@ -332,7 +375,7 @@ pub unsafe fn gru_reset_before_backward_output(
             let d = load_n(dhr.add(j), n);
             let hprev = load_n(hp.add(j), n);
             store_n(d.mul(one.sub(gz)).mul(one.sub(gh.mul(gh))), gr.add(2 * units + j), n);
-            store_n(d.mul(hprev.sub(gh)).mul(gz.mul(one.sub(gz))), gr.add(j), n);
+            store_n(d.mul(hprev.sub(gh)).mul(gate_grad(hard, gz)), gr.add(j), n);
             if !dh_prev.is_null() {
                 let p = dh_prev.add(b * units + j);
                 store_n(load_n(p, n).add(d.mul(gz)), p, n);
@@ -355,8 +398,9 @@ pub unsafe fn gru_reset_before_backward_gates(
     h_prev: *const f32,
     drh: *const f32,
     dh_prev: *mut f32,
+    gate_act: i32,
 ) {
-    let one = F32x4::splat(1.0);
+    let hard = gate_act == GATE_HARD_SIGMOID;
     for b in 0..batch {
         let gr = gates.add(b * 3 * units);
         let hp = h_prev.add(b * units);
@@ -364,7 +408,7 @@ pub unsafe fn gru_reset_before_backward_gates(
         for_blocks(units, |j, n| {
             let r = load_n(gr.add(units + j), n);
             let d = load_n(dr.add(j), n);
-            store_n(d.mul(load_n(hp.add(j), n)).mul(r.mul(one.sub(r))), gr.add(units + j), n);
+            store_n(d.mul(load_n(hp.add(j), n)).mul(gate_grad(hard, r)), gr.add(units + j), n);
             if !dh_prev.is_null() {
                 let p = dh_prev.add(b * units + j);
                 store_n(load_n(p, n).add(d.mul(r)), p, n);

@@ -73,6 +73,7 @@ fn lstm_forward_matches_f64() {
                     cp.as_ptr(),
                     cg.as_mut_ptr(),
                     hg.as_mut_ptr(),
+                    GATE_SIGMOID,
                 )
             };
             check(&z, &g, 1e-6, &format!("lstm gates b{b} u{u}"));
@@ -133,6 +134,7 @@ fn lstm_backward_matches_finite_differences() {
                     cp.as_ptr(),
                     c.as_mut_ptr(),
                     h.as_mut_ptr(),
+                    GATE_SIGMOID,
                 );
                 lstm_backward_step(
                     b,
@@ -142,6 +144,7 @@ fn lstm_backward_matches_finite_differences() {
                     c.as_ptr(),
                     dh.as_ptr(),
                     dc.as_mut_ptr(),
+                    GATE_SIGMOID,
                 );
             }
             check(&gates, &want_dz, 2e-5, &format!("lstm dz b{b} u{u}"));
@@ -203,6 +206,7 @@ fn gru_forward_and_backward_match_f64_and_finite_differences() {
                     brec.as_ptr(),
                     hp.as_ptr(),
                     h.as_mut_ptr(),
+                    GATE_SIGMOID,
                 )
             };
             check(&h, &want_h, 1e-6, &format!("gru h b{b} u{u}"));
@@ -231,6 +235,7 @@ fn gru_forward_and_backward_match_f64_and_finite_differences() {
                     hp.as_ptr(),
                     dh.as_ptr(),
                     dhp.as_mut_ptr(),
+                    GATE_SIGMOID,
                 )
             };
             check(&x, &want_dx, 2e-5, &format!("gru dx b{b} u{u}"));
@@ -253,6 +258,7 @@ fn gru_forward_and_backward_match_f64_and_finite_differences() {
                     null(),
                     hp.as_ptr(),
                     h.as_mut_ptr(),
+                    GATE_SIGMOID,
                 );
                 gru_backward_step(
                     b,
@@ -262,6 +268,7 @@ fn gru_forward_and_backward_match_f64_and_finite_differences() {
                     hp.as_ptr(),
                     dh.as_ptr(),
                     null_mut(),
+                    GATE_SIGMOID,
                 );
             }
             check(&h, &want_h, 1e-6, &format!("gru h (no bias) b{b} u{u}"));
@@ -317,7 +324,16 @@ fn gru_reset_before_steps_match_f64_and_finite_differences() {
                 rec[r * 3 * u..r * 3 * u + 2 * u].copy_from_slice(&rzr[r * 2 * u..(r + 1) * 2 * u]);
             }
             let mut h = vec![f32::NAN; b * u];
-            unsafe { gru_reset_before_gates(b, u, x.as_mut_ptr(), rec.as_mut_ptr(), hp.as_ptr()) };
+            unsafe {
+                gru_reset_before_gates(
+                    b,
+                    u,
+                    x.as_mut_ptr(),
+                    rec.as_mut_ptr(),
+                    hp.as_ptr(),
+                    GATE_SIGMOID,
+                )
+            };
             for r in 0..b {
                 for j in 0..u {
                     let add: f32 = (0..u).map(|q| rec[r * 3 * u + 2 * u + q] * uh[q * u + j]).sum();
@@ -337,6 +353,7 @@ fn gru_reset_before_steps_match_f64_and_finite_differences() {
                     hp.as_ptr(),
                     dh.as_ptr(),
                     dhp.as_mut_ptr(),
+                    GATE_SIGMOID,
                 )
             };
             let mut drh = vec![0.0f32; b * u];
@@ -353,6 +370,7 @@ fn gru_reset_before_steps_match_f64_and_finite_differences() {
                     hp.as_ptr(),
                     drh.as_ptr(),
                     dhp.as_mut_ptr(),
+                    GATE_SIGMOID,
                 )
             };
             let want_dx = fd(x64.len(), |i, e| {
@@ -377,6 +395,7 @@ fn gru_reset_before_steps_match_f64_and_finite_differences() {
                     hp.as_ptr(),
                     dh.as_ptr(),
                     null_mut(),
+                    GATE_SIGMOID,
                 );
                 gru_reset_before_backward_gates(
                     b,
@@ -385,9 +404,84 @@ fn gru_reset_before_steps_match_f64_and_finite_differences() {
                     hp.as_ptr(),
                     drh.as_ptr(),
                     null_mut(),
+                    GATE_SIGMOID,
                 );
             }
         }
+    }
+}
+
+/// The hard sigmoid gate (tfjs' default recurrentActivation) in the LSTM and GRU steps: forward
+/// against f64, backward against finite differences (inputs kept off the kinks at ±2.5).
+#[test]
+fn hard_sigmoid_gates_match_f64_and_finite_differences() {
+    let hs = |x: f64| (0.2 * x + 0.5).clamp(0.0, 1.0);
+    for &u in &SIZES {
+        let b = 2;
+        let seed = (u * 17) as u32;
+        // Values in ±4 cross the clipped regions; nudge any that lie within 1e-2 of a kink.
+        let off = |v: Vec<f32>| {
+            v.into_iter()
+                .map(|x| if ((x.abs() - 2.5) as f64).abs() < 1e-2 { x + 0.05 } else { x })
+                .collect::<Vec<f32>>()
+        };
+        let z0 = off(data(b * 4 * u, seed, -4.0, 4.0));
+        let cp = data(b * u, seed + 1, -1.0, 1.0);
+        let dh = data(b * u, seed + 2, -1.0, 1.0);
+        let obj = |z: &[f64]| {
+            let mut s = 0.0;
+            for r in 0..b {
+                for j in 0..u {
+                    let zz = |k: usize| z[r * 4 * u + k * u + j];
+                    let c = hs(zz(1)) * cp[r * u + j] as f64 + hs(zz(0)) * zz(2).tanh();
+                    s += dh[r * u + j] as f64 * hs(zz(3)) * c.tanh();
+                }
+            }
+            s
+        };
+        let z64: Vec<f64> = z0.iter().map(|&v| v as f64).collect();
+        let want_dz = fd(z64.len(), |i, e| {
+            let mut v = z64.clone();
+            v[i] += e;
+            obj(&v)
+        });
+        let mut z = z0.clone();
+        let mut c = vec![f32::NAN; b * u];
+        let mut h = vec![f32::NAN; b * u];
+        let mut dc = vec![0.0f32; b * u];
+        unsafe {
+            lstm_forward_step(
+                b,
+                u,
+                z.as_mut_ptr(),
+                cp.as_ptr(),
+                c.as_mut_ptr(),
+                h.as_mut_ptr(),
+                GATE_HARD_SIGMOID,
+            );
+        }
+        let want_h: Vec<f64> = (0..b * u)
+            .map(|i| {
+                let (r, j) = (i / u, i % u);
+                let zz = |k: usize| z64[r * 4 * u + k * u + j];
+                let c = hs(zz(1)) * cp[i] as f64 + hs(zz(0)) * zz(2).tanh();
+                hs(zz(3)) * c.tanh()
+            })
+            .collect();
+        check(&h, &want_h, 1e-6, &format!("hard lstm h u{u}"));
+        unsafe {
+            lstm_backward_step(
+                b,
+                u,
+                z.as_mut_ptr(),
+                cp.as_ptr(),
+                c.as_ptr(),
+                dh.as_ptr(),
+                dc.as_mut_ptr(),
+                GATE_HARD_SIGMOID,
+            );
+        }
+        check(&z, &want_dz, 2e-5, &format!("hard lstm dz u{u}"));
     }
 }
 

@@ -1,5 +1,5 @@
 import type { Initializer } from '../initializers/initializers.js';
-import { lstmBackwardStep, lstmForwardStep } from '../runtime/kernels/rnn.js';
+import { type GateActivation, lstmBackwardStep, lstmForwardStep } from '../runtime/kernels/rnn.js';
 import type { Runtime } from '../runtime/runtime.js';
 import {
   type Activation,
@@ -17,8 +17,8 @@ export { GRU, type GRUArgs } from './recurrent-gru.js';
 
 /** Options of {@link LSTM}. */
 export interface LSTMArgs extends RNNArgs {
-  /** Gate activation (default sigmoid; the fused kernel supports only sigmoid). */
-  recurrentActivation?: ActivationIdentifier;
+  /** Gate activation: 'sigmoid' (default, as Keras) or 'hardSigmoid' (tfjs-layers' default). */
+  recurrentActivation?: ActivationIdentifier | 'hardSigmoid';
   /** Initialize the forget-gate bias to 1 (default true), as Keras. */
   unitForgetBias?: boolean;
 }
@@ -88,12 +88,14 @@ class ForgetBiasOne implements Initializer {
 export class LSTM extends RNN {
   readonly className = 'LSTM';
   protected readonly gates = 4;
+  /** Gate activation of the i, f, o gates. */
+  readonly recurrentActivation: GateActivation;
   readonly unitForgetBias: boolean;
   private cs = 0;
 
   constructor(args: LSTMArgs) {
     super(args, 'lstm');
-    fusedActivations(this.name, args);
+    this.recurrentActivation = fusedActivations(this.name, args);
     this.unitForgetBias = args.unitForgetBias ?? true;
   }
 
@@ -116,7 +118,7 @@ export class LSTM extends RNN {
         recurrentProduct(rt, B, U, 4 * U, this.at(this.hs, s, B, U), this.recurrentKernel.ptr, 1, zs, this.name);
       }
       const [cPrev, c, h] = [this.at(this.cs, s, B, U), this.at(this.cs, s + 1, B, U), this.at(this.hs, s + 1, B, U)];
-      lstmForwardStep(rt, B, U, zs, cPrev, c, h, this.name);
+      lstmForwardStep(rt, B, U, zs, cPrev, c, h, this.recurrentActivation, this.name);
     }
     return [this.at(this.hs, T, B, U), this.at(this.cs, T, B, U)];
   }
@@ -131,7 +133,7 @@ export class LSTM extends RNN {
     for (let s = this.timesteps - 1; s >= 0; s--) {
       const zs = this.at(this.z, s, B, 4 * U);
       const [cPrev, c] = [this.at(this.cs, s, B, U), this.at(this.cs, s + 1, B, U)];
-      lstmBackwardStep(rt, B, U, zs, cPrev, c, this.at(dh, s, B, U), dc, this.name);
+      lstmBackwardStep(rt, B, U, zs, cPrev, c, this.at(dh, s, B, U), dc, this.recurrentActivation, this.name);
       if (s > 0) recurrentBackprop(rt, B, U, 4 * U, zs, this.recurrentKernel.ptr, this.at(dh, s - 1, B, U), this.name);
     }
     return { dz: this.z, drec: this.z };
@@ -141,7 +143,7 @@ export class LSTM extends RNN {
     return {
       ...this.baseConfig(),
       activation: 'tanh',
-      recurrentActivation: 'sigmoid',
+      recurrentActivation: this.recurrentActivation,
       unitForgetBias: this.unitForgetBias,
     };
   }

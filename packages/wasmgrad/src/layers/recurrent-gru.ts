@@ -1,5 +1,6 @@
 import { gemm } from '../runtime/kernels/gemm.js';
 import {
+  type GateActivation,
   gruBackwardStep,
   gruForwardStep,
   gruResetBeforeBackwardGates,
@@ -15,8 +16,8 @@ import { blockGemm, fusedActivations, recurrentBackprop, recurrentProduct } from
 
 /** Options of {@link GRU}. */
 export interface GRUArgs extends RNNArgs {
-  /** Gate activation (default sigmoid; the fused kernel supports only sigmoid). */
-  recurrentActivation?: ActivationIdentifier;
+  /** Gate activation: 'sigmoid' (default, as Keras) or 'hardSigmoid' (tfjs-layers' default). */
+  recurrentActivation?: ActivationIdentifier | 'hardSigmoid';
   /**
    * Apply the reset gate after the recurrent matrix product (default true as in Keras 2+,
    * cuDNN-compatible; bias [2, 3·units]); false: before it (bias [3·units]).
@@ -34,12 +35,14 @@ export interface GRUArgs extends RNNArgs {
 export class GRU extends RNN {
   readonly className = 'GRU';
   protected readonly gates = 3;
+  /** Gate activation of the z, r gates. */
+  readonly recurrentActivation: GateActivation;
   readonly resetAfter: boolean;
   private rec = 0;
 
   constructor(args: GRUArgs) {
     super(args, 'gru');
-    fusedActivations(this.name, args);
+    this.recurrentActivation = fusedActivations(this.name, args);
     this.resetAfter = args.resetAfter ?? true;
   }
 
@@ -59,7 +62,7 @@ export class GRU extends RNN {
       if (this.resetAfter) {
         if (s > 0) recurrentProduct(rt, B, U, 3 * U, hPrev, uk, 0, recs, this.name);
         else this.zero(rt, recs, B * 3 * U);
-        gruForwardStep(rt, B, U, zs, recs, brec, hPrev, h, this.name);
+        gruForwardStep(rt, B, U, zs, recs, brec, hPrev, h, this.recurrentActivation, this.name);
         continue;
       }
       // z, r blocks of rec ← h_prev·U_{z,r}; then x_h += (r·h_prev)·U_h between the two kernels.
@@ -76,7 +79,7 @@ export class GRU extends RNN {
           this.name,
         );
       else this.zero(rt, recs, B * 3 * U);
-      gruResetBeforeGates(rt, B, U, zs, recs, hPrev, this.name);
+      gruResetBeforeGates(rt, B, U, zs, recs, hPrev, this.recurrentActivation, this.name);
       const hBlock = 4 * 2 * U;
       if (s > 0) {
         const [rh, uh, xh] = [recs + hBlock, uk + hBlock, zs + hBlock];
@@ -98,14 +101,14 @@ export class GRU extends RNN {
       const [hPrev, dhs] = [this.at(this.hs, s, B, U), this.at(dh, s, B, U)];
       const dhPrev = s > 0 ? this.at(dh, s - 1, B, U) : null;
       if (this.resetAfter) {
-        gruBackwardStep(rt, B, U, zs, recs, hPrev, dhs, dhPrev, this.name);
+        gruBackwardStep(rt, B, U, zs, recs, hPrev, dhs, dhPrev, this.recurrentActivation, this.name);
         if (dhPrev !== null) recurrentBackprop(rt, B, U, 3 * U, recs, uk, dhPrev, this.name);
         continue;
       }
-      gruResetBeforeBackwardOutput(rt, B, U, zs, hPrev, dhs, dhPrev, this.name);
+      gruResetBeforeBackwardOutput(rt, B, U, zs, hPrev, dhs, dhPrev, this.recurrentActivation, this.name);
       // drh = da_h·U_hᵀ (U_h read transposed through its strides).
       this.gemmT(rt, B, U, U, { ptr: zs + hBlock, ld: 3 * U }, uk + hBlock, 0, drh);
-      gruResetBeforeBackwardGates(rt, B, U, zs, hPrev, drh, dhPrev, this.name);
+      gruResetBeforeBackwardGates(rt, B, U, zs, hPrev, drh, dhPrev, this.recurrentActivation, this.name);
       // dh_{s−1} += [da_z, da_r]·U_{z,r}ᵀ.
       if (dhPrev !== null) this.gemmT(rt, B, U, 2 * U, { ptr: zs, ld: 3 * U }, uk, 1, dhPrev);
     }
@@ -176,6 +179,11 @@ export class GRU extends RNN {
   }
 
   getConfig(): Record<string, unknown> {
-    return { ...this.baseConfig(), activation: 'tanh', recurrentActivation: 'sigmoid', resetAfter: this.resetAfter };
+    return {
+      ...this.baseConfig(),
+      activation: 'tanh',
+      recurrentActivation: this.recurrentActivation,
+      resetAfter: this.resetAfter,
+    };
   }
 }

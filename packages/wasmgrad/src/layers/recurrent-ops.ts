@@ -5,20 +5,31 @@
  */
 import { ValueError } from '../errors.js';
 import { gemm } from '../runtime/kernels/gemm.js';
+import type { GateActivation } from '../runtime/kernels/rnn.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { type ActivationIdentifier, getActivation } from './activations.js';
 
-/** The fused LSTM/GRU kernels hard-wire tanh and sigmoid: other choices are refused up front. */
+/**
+ * The fused LSTM/GRU kernels hard-wire tanh and a sigmoid gate (Keras' sigmoid, or tfjs' default
+ * hardSigmoid): other choices are refused up front. Returns the gate activation.
+ */
 export function fusedActivations(
   name: string,
-  args: { activation?: ActivationIdentifier; recurrentActivation?: ActivationIdentifier },
-): void {
+  args: { activation?: ActivationIdentifier; recurrentActivation?: ActivationIdentifier | 'hardSigmoid' },
+): GateActivation {
   const act = getActivation(args.activation ?? 'tanh', name);
-  const rec = getActivation(args.recurrentActivation ?? 'sigmoid', name);
   if (act.name !== 'tanh') throw new ValueError(name, `activation must be 'tanh' (fused kernel), got '${act.name}'`);
+  const id = args.recurrentActivation ?? 'sigmoid';
+  const raw: string = typeof id === 'string' ? id : id.name;
+  if (raw === 'hardSigmoid' || raw === 'hard_sigmoid') return 'hardSigmoid';
+  const rec = getActivation(id as ActivationIdentifier, name);
   if (rec.name !== 'sigmoid') {
-    throw new ValueError(name, `recurrentActivation must be 'sigmoid' (fused kernel), got '${rec.name}'`);
+    throw new ValueError(
+      name,
+      `recurrentActivation must be 'sigmoid' or 'hardSigmoid' (fused kernel), got '${rec.name}'`,
+    );
   }
+  return 'sigmoid';
 }
 
 /** y_s + hs[s]·U (beta = 1) into the [batch, cols] block `c` (rows of the recurrent product). */

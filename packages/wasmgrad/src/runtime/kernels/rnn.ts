@@ -4,19 +4,33 @@ import { checkBytes } from './check.js';
 import { checkCounts, checkValues, optionalValues } from './reduce.js';
 
 export const RNN_SIGNATURES = {
-  f32_lstm_forward_step: ['batch', 'units', 'z', 'cPrev', 'c', 'h'],
-  f32_lstm_backward_step: ['batch', 'units', 'gates', 'cPrev', 'c', 'dh', 'dc'],
-  f32_gru_forward_step: ['batch', 'units', 'x', 'rec', 'brec', 'hPrev', 'h'],
-  f32_gru_backward_step: ['batch', 'units', 'gates', 'rec', 'hPrev', 'dh', 'dhPrev'],
-  f32_gru_reset_before_gates: ['batch', 'units', 'x', 'rec', 'hPrev'],
+  f32_lstm_forward_step: ['batch', 'units', 'z', 'cPrev', 'c', 'h', 'gateAct'],
+  f32_lstm_backward_step: ['batch', 'units', 'gates', 'cPrev', 'c', 'dh', 'dc', 'gateAct'],
+  f32_gru_forward_step: ['batch', 'units', 'x', 'rec', 'brec', 'hPrev', 'h', 'gateAct'],
+  f32_gru_backward_step: ['batch', 'units', 'gates', 'rec', 'hPrev', 'dh', 'dhPrev', 'gateAct'],
+  f32_gru_reset_before_gates: ['batch', 'units', 'x', 'rec', 'hPrev', 'gateAct'],
   f32_gru_reset_before_output: ['batch', 'units', 'x', 'hPrev', 'h'],
-  f32_gru_reset_before_backward_output: ['batch', 'units', 'gates', 'hPrev', 'dh', 'dhPrev'],
-  f32_gru_reset_before_backward_gates: ['batch', 'units', 'gates', 'hPrev', 'drh', 'dhPrev'],
+  f32_gru_reset_before_backward_output: ['batch', 'units', 'gates', 'hPrev', 'dh', 'dhPrev', 'gateAct'],
+  f32_gru_reset_before_backward_gates: ['batch', 'units', 'gates', 'hPrev', 'drh', 'dhPrev', 'gateAct'],
   f32_copy_rows_3d: ['n0', 'n1', 'len', 'src', 'ss0', 'ss1', 'dst', 'ds0', 'ds1'],
   f32_scatter_add_rows: ['count', 'indices', 'rowLen', 'src', 'dst'],
 } as const;
 
 const I32_MAX = 0x7fff_ffff;
+
+/**
+ * Gate activations of the fused LSTM/GRU kernels (`gate_act` codes in crates/kernels/src/rnn.rs):
+ * sigmoid (Keras' default) or the hard sigmoid clip(0.2·x + 0.5, 0, 1) (tfjs-layers' default).
+ */
+export const GATE_ACTIVATIONS = { sigmoid: 0, hardSigmoid: 1 } as const;
+export type GateActivation = keyof typeof GATE_ACTIVATIONS;
+
+function gateCode(op: string, gate: GateActivation): number {
+  if (!Object.hasOwn(GATE_ACTIVATIONS, gate)) {
+    throw new ValueError(op, `gate activation must be one of ${Object.keys(GATE_ACTIVATIONS).join(', ')}, got ${gate}`);
+  }
+  return GATE_ACTIVATIONS[gate];
+}
 
 type Buf = readonly [name: string, ptr: number, count: number];
 
@@ -52,6 +66,7 @@ export function lstmForwardStep(
   cPrev: number,
   c: number,
   h: number,
+  gate: GateActivation = 'sigmoid',
   op = 'lstmForwardStep',
 ): void {
   checkSizes(op, { batch, units, gates: 4 * batch * units });
@@ -65,7 +80,7 @@ export function lstmForwardStep(
   for (const [name, p, count] of bufs) checkValues(rt, op, name, p, count);
   checkDisjoint(op, bufs[2] as Buf, [bufs[0] as Buf, bufs[1] as Buf, bufs[3] as Buf]);
   checkDisjoint(op, bufs[3] as Buf, [bufs[0] as Buf, bufs[1] as Buf]);
-  rt.kernels.f32_lstm_forward_step(batch, units, z, cPrev, c, h);
+  rt.kernels.f32_lstm_forward_step(batch, units, z, cPrev, c, h, gateCode(op, gate));
 }
 
 /**
@@ -82,6 +97,7 @@ export function lstmBackwardStep(
   c: number,
   dh: number,
   dc: number,
+  gate: GateActivation = 'sigmoid',
   op = 'lstmBackwardStep',
 ): void {
   checkSizes(op, { batch, units, gates: 4 * batch * units });
@@ -95,7 +111,7 @@ export function lstmBackwardStep(
   ];
   for (const [name, p, count] of bufs) checkValues(rt, op, name, p, count);
   checkDisjoint(op, bufs[4] as Buf, bufs.slice(0, 4));
-  rt.kernels.f32_lstm_backward_step(batch, units, gates, cPrev, c, dh, dc);
+  rt.kernels.f32_lstm_backward_step(batch, units, gates, cPrev, c, dh, dc, gateCode(op, gate));
 }
 
 /**
@@ -112,6 +128,7 @@ export function gruForwardStep(
   brec: number | null,
   hPrev: number,
   h: number,
+  gate: GateActivation = 'sigmoid',
   op = 'gruForwardStep',
 ): void {
   checkSizes(op, { batch, units, gates: 3 * batch * units });
@@ -126,7 +143,7 @@ export function gruForwardStep(
   const b = optionalValues(rt, op, 'brec', brec, 3 * units);
   checkDisjoint(op, bufs[0] as Buf, [bufs[1] as Buf]);
   checkDisjoint(op, bufs[3] as Buf, [...bufs.slice(0, 3), ['brec', b, 3 * units]]);
-  rt.kernels.f32_gru_forward_step(batch, units, x, rec, b, hPrev, h);
+  rt.kernels.f32_gru_forward_step(batch, units, x, rec, b, hPrev, h, gateCode(op, gate));
 }
 
 /**
@@ -143,6 +160,7 @@ export function gruBackwardStep(
   hPrev: number,
   dh: number,
   dhPrev: number | null,
+  gate: GateActivation = 'sigmoid',
   op = 'gruBackwardStep',
 ): void {
   checkSizes(op, { batch, units, gates: 3 * batch * units });
@@ -157,7 +175,7 @@ export function gruBackwardStep(
   const d = optionalValues(rt, op, 'dhPrev', dhPrev, n);
   checkDisjoint(op, bufs[0] as Buf, [bufs[1] as Buf]);
   checkDisjoint(op, ['dhPrev', d, n], bufs);
-  rt.kernels.f32_gru_backward_step(batch, units, gates, rec, hPrev, dh, d);
+  rt.kernels.f32_gru_backward_step(batch, units, gates, rec, hPrev, dh, d, gateCode(op, gate));
 }
 
 /**
@@ -172,6 +190,7 @@ export function gruResetBeforeGates(
   x: number,
   rec: number,
   hPrev: number,
+  gate: GateActivation = 'sigmoid',
   op = 'gruResetBeforeGates',
 ): void {
   checkSizes(op, { batch, units, gates: 3 * batch * units });
@@ -183,7 +202,7 @@ export function gruResetBeforeGates(
   ];
   for (const [name, p, count] of bufs) checkValues(rt, op, name, p, count);
   checkDisjoint(op, bufs[1] as Buf, [bufs[0] as Buf, bufs[2] as Buf]);
-  rt.kernels.f32_gru_reset_before_gates(batch, units, x, rec, hPrev);
+  rt.kernels.f32_gru_reset_before_gates(batch, units, x, rec, hPrev, gateCode(op, gate));
 }
 
 /** GRU forward (resetAfter false), second half: ĥ = tanh(x_h) over x's h block and h. */
@@ -220,6 +239,7 @@ export function gruResetBeforeBackwardOutput(
   hPrev: number,
   dh: number,
   dhPrev: number | null,
+  gate: GateActivation = 'sigmoid',
   op = 'gruResetBeforeBackwardOutput',
 ): void {
   checkSizes(op, { batch, units, gates: 3 * batch * units });
@@ -232,7 +252,7 @@ export function gruResetBeforeBackwardOutput(
   for (const [name, p, count] of bufs) checkValues(rt, op, name, p, count);
   const d = optionalValues(rt, op, 'dhPrev', dhPrev, n);
   checkDisjoint(op, ['dhPrev', d, n], bufs);
-  rt.kernels.f32_gru_reset_before_backward_output(batch, units, gates, hPrev, dh, d);
+  rt.kernels.f32_gru_reset_before_backward_output(batch, units, gates, hPrev, dh, d, gateCode(op, gate));
 }
 
 /**
@@ -247,6 +267,7 @@ export function gruResetBeforeBackwardGates(
   hPrev: number,
   drh: number,
   dhPrev: number | null,
+  gate: GateActivation = 'sigmoid',
   op = 'gruResetBeforeBackwardGates',
 ): void {
   checkSizes(op, { batch, units, gates: 3 * batch * units });
@@ -259,7 +280,7 @@ export function gruResetBeforeBackwardGates(
   for (const [name, p, count] of bufs) checkValues(rt, op, name, p, count);
   const d = optionalValues(rt, op, 'dhPrev', dhPrev, n);
   checkDisjoint(op, ['dhPrev', d, n], bufs);
-  rt.kernels.f32_gru_reset_before_backward_gates(batch, units, gates, hPrev, drh, d);
+  rt.kernels.f32_gru_reset_before_backward_gates(batch, units, gates, hPrev, drh, d, gateCode(op, gate));
 }
 
 /** A 3-D strided view of rows: row (i, j) starts at byte `ptr + 4·(i·s0 + j·s1)`. */
