@@ -255,6 +255,27 @@ describe('wasmgrad CLI: CSV data and resuming', () => {
   }, 240_000);
 });
 
+describe('wasmgrad tune', () => {
+  it('searches the MLP in parallel workers, saves the study and resumes it', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'wasmgrad-cli-tune-')), 'study');
+    const args = ['tune', '--data', sample, '--limit', '800', '--parallel', '2', '--out', out];
+    const r = cli([...args, '--trials', '3']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.match(/^trial +\d+ {2}val_accuracy \d\.\d{4}/gm)).toHaveLength(3);
+    expect(r.out).toMatch(/best: val_accuracy (\d\.\d{4}) with learningRate/);
+    const study = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8'));
+    expect(study.trials).toHaveLength(3);
+    const more = cli([...args, '--trials', '4']);
+    expect(more.code, more.err).toBe(0);
+    expect(more.out).toContain('resuming the study');
+    expect(more.out.match(/^trial +\d+ {2}val_accuracy/gm)).toHaveLength(1); // only the new one runs
+    expect(JSON.parse(readFileSync(join(out, 'study.json'), 'utf8')).trials).toHaveLength(4);
+    const bad = cli(['tune', '--method', 'annealing']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--method must be bayesian, random, grid, got 'annealing'");
+  }, 180_000);
+});
+
 describe('CLI pieces', () => {
   it('parseFlags: forms, defaults and typed errors', () => {
     const specs = {

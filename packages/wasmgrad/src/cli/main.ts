@@ -19,6 +19,7 @@ import { type FlagSpec, flagHelp, type Parsed, parseFlags, UsageError } from './
 import { buildModel, type CsvPreprocessing, type LoadedData, loadData } from './models.js';
 import { formatLogs, progressCallback } from './progress.js';
 import { curvesSvg } from './svg.js';
+import { TUNE_FLAGS, tune } from './tune.js';
 
 const out = process.stdout;
 const say = (line: string) => out.write(`${line}\n`);
@@ -74,6 +75,7 @@ Usage:
   wasmgrad predict <model-dir>       class predictions for the first test samples
   wasmgrad summary <mlp|cnn|model-dir|model.json>
                                      the layers, output shapes and parameter counts
+  wasmgrad tune [flags]              Bayesian search of the MLP's learning rate, units and dropout
   wasmgrad <command> --help          the flags of a command
 
 Exit codes: 0 success, 1 failure, 2 a command-line mistake.`;
@@ -270,6 +272,7 @@ const COMMANDS: Record<string, [(argv: string[]) => Promise<void>, string, Recor
   evaluate: [evaluate, ' <model-dir> [flags]', EVAL_FLAGS],
   predict: [predict, ' <model-dir> [flags]', PREDICT_FLAGS],
   summary: [summary, ' <mlp|cnn|model-dir|model.json>', SUMMARY_FLAGS],
+  tune: [(argv) => tune(argv, say), ' [flags]', TUNE_FLAGS],
 };
 
 /** Runs the CLI on `argv` (without node and the script); resolves to the exit code. */
