@@ -4,10 +4,15 @@
  * a model fixes everything that follows in program order. Seeds not given explicitly are taken
  * from one global sequence.
  */
+import { ValueError } from './errors.js';
+
 let state = 0x9e3779b9;
 
 /** Resets the global seed sequence (like `keras.utils.set_random_seed`). */
 export function setSeed(seed: number): void {
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) {
+    throw new ValueError('setSeed', `seed must be a finite number, got ${String(seed)}`);
+  }
   state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
 }
 

@@ -54,7 +54,11 @@ const DEFAULT_ALPHA: Partial<Record<ActivationName, number>> = { leakyRelu: 0.2,
 export function getActivation(id: ActivationIdentifier | undefined | null, op: string): Activation {
   if (id === undefined || id === null) return { name: 'linear', alpha: 0 };
   const raw = typeof id === 'string' ? id : id.name;
-  const name = (ACTIVATION_NAMES as readonly string[]).includes(raw) ? (raw as ActivationName) : ALIASES[raw];
+  const name = (ACTIVATION_NAMES as readonly string[]).includes(raw)
+    ? (raw as ActivationName)
+    : Object.hasOwn(ALIASES, raw)
+      ? ALIASES[raw]
+      : undefined;
   if (!name) throw new ValueError(op, `unknown activation '${raw}'; known: ${ACTIVATION_NAMES.join(', ')}`);
   const alpha = typeof id === 'object' && id.alpha !== undefined ? id.alpha : (DEFAULT_ALPHA[name] ?? 0);
   if (!Number.isFinite(alpha)) throw new ValueError(op, `activation ${name} alpha must be finite, got ${alpha}`);

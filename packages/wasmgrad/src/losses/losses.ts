@@ -51,7 +51,11 @@ const ALIASES: Record<string, LossName> = {
 export function getLoss(id: LossIdentifier | undefined, op = 'compile'): Loss {
   if (id === undefined) throw new ValueError(op, `a loss is required; known: ${LOSS_NAMES.join(', ')}`);
   const raw = typeof id === 'string' ? id : id?.name;
-  const name = (LOSS_NAMES as readonly string[]).includes(raw) ? (raw as LossName) : ALIASES[raw];
+  const name = (LOSS_NAMES as readonly string[]).includes(raw)
+    ? (raw as LossName)
+    : Object.hasOwn(ALIASES, raw)
+      ? ALIASES[raw]
+      : undefined;
   if (!name) throw new ValueError(op, `unknown loss '${raw}'; known: ${LOSS_NAMES.join(', ')}`);
   const opts: { fromLogits?: boolean; delta?: number } = typeof id === 'object' ? id : {};
   const delta = opts.delta ?? 1;

@@ -37,7 +37,11 @@ const ALIASES: Record<string, MetricName> = {
 export function getMetrics(ids: readonly string[] | string | undefined, loss: Loss, op = 'compile'): Metric[] {
   const list = ids === undefined ? [] : typeof ids === 'string' ? [ids] : ids;
   return list.map((raw): Metric => {
-    const name = (METRIC_NAMES as readonly string[]).includes(raw) ? (raw as MetricName) : ALIASES[raw];
+    const name = (METRIC_NAMES as readonly string[]).includes(raw)
+      ? (raw as MetricName)
+      : Object.hasOwn(ALIASES, raw)
+        ? ALIASES[raw]
+        : undefined;
     if (!name) throw new ValueError(op, `unknown metric '${raw}'; known: ${METRIC_NAMES.join(', ')}`);
     const key = raw === 'acc' ? 'acc' : name;
     switch (name) {

@@ -231,7 +231,7 @@ export type OptimizerIdentifier = Optimizer | OptimizerName | string;
 export function getOptimizer(id: OptimizerIdentifier, op = 'compile'): Optimizer {
   if (id instanceof Optimizer) return id;
   const name = typeof id === 'string' ? id.toLowerCase() : '';
-  if (!(name in optimizers)) {
+  if (!Object.hasOwn(optimizers, name)) {
     throw new ValueError(op, `unknown optimizer '${String(id)}'; known: ${Object.keys(optimizers).join(', ')}`);
   }
   return optimizers[name as OptimizerName]();

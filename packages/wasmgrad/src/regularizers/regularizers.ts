@@ -35,6 +35,12 @@ export function getRegularizer(
   id: Regularizer | { className: string; config?: { l1?: number; l2?: number } } | undefined | null,
 ): Regularizer | undefined {
   if (!id) return undefined;
+  if (typeof id !== 'object') {
+    throw new ValueError(
+      'regularizer',
+      `expected a Regularizer or { className, config }, got ${typeof id} ${String(id)}`,
+    );
+  }
   if ('l1' in id && 'l2' in id) return make(id.l1, id.l2);
   const cfg = (id as { config?: { l1?: number; l2?: number } }).config ?? {};
   return make(cfg.l1 ?? 0, cfg.l2 ?? 0);

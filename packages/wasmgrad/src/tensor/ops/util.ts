@@ -4,6 +4,11 @@ import type { Tensor } from '../tensor.js';
 
 /** Throws unless every tensor lives in the first one's runtime. */
 export function sameRuntime(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) {
+    if (typeof t !== 'object' || t === null || !('runtime' in t)) {
+      throw new ValueError(op, `expected tensors (or numbers), got ${t === null ? 'null' : typeof t}`);
+    }
+  }
   const rt = ts[0]?.runtime;
   for (const t of ts) if (t.runtime !== rt) throw new ValueError(op, 'the tensors live in different wasm runtimes');
 }
