@@ -174,7 +174,7 @@ const peakHeap = Math.max(...rows.map((r) => r.heap));
 const peakWasm = Math.max(...rows.map((r) => r.wasm));
 console.log(
   `  params ${P} → weights+grads+Adam state ${mb(16 * P)} MB; one batch of activations+gradients ${((8 * acts) / 1024).toFixed(0)} KB; ` +
-    `sum ${(expected / 1024).toFixed(0)} KB; peak live heap ${(peakHeap / 1024).toFixed(0)} KB, peak wasm memory ${mb(peakWasm)} MB`,
+    `sum ${(expected / 1024).toFixed(0)} KB (+ the dataset tensors ${((4 * SAMPLES * (IN + OUT)) / 1024).toFixed(0)} KB); peak live heap ${(peakHeap / 1024).toFixed(0)} KB, peak wasm memory ${mb(peakWasm)} MB`,
 );
 console.log(
   `  flat after the first 500 steps: wasm ${flat('wasm')}, live heap ${flat('heap')}, live tensors ${flat('tensors')}`,
