@@ -64,28 +64,39 @@ pub unsafe fn conv2d_forward_winograd(
     let v = u.add(POS * c4 * o8);
     let m = v.add(POS * TILES * c4);
     transform_filter(g, filter, u, c4, o8);
-    let (oh, ow) = (g.out_h(), g.out_w());
-    let (th, tw) = ((oh + 1) / 2, (ow + 1) / 2);
+    let shape = Shape { oh: g.out_h(), ow: g.out_w(), o8 };
+    let (th, tw) = ((shape.oh + 1) / 2, (shape.ow + 1) / 2);
     let total = g.batch * th * tw;
+    // Tiles are walked in order (image, tile row, tile column) without dividing.
+    let mut next = Tile { n: 0, ty: 0, tx: 0 };
     let mut t0 = 0;
     while t0 < total {
         let count = TILES.min(total - t0);
-        let mut tiles = [Tile { n: 0, ty: 0, tx: 0 }; TILES];
+        let mut tiles = [next; TILES];
         for (i, t) in tiles.iter_mut().enumerate() {
-            // Missing tiles of the last group repeat the last real one: their products are
+            // Missing tiles of the last group repeat the first one: their products are
             // computed and never stored.
-            let flat = t0 + i.min(count - 1);
-            *t = Tile { n: flat / (th * tw), ty: flat / tw % th, tx: flat % tw };
+            if i < count {
+                *t = next;
+                next.advance(th, tw);
+            }
         }
         for (i, t) in tiles.iter().enumerate() {
             transform_input(g, x, *t, v.add(i * c4), c4);
         }
         multiply(u, v, m, c4, o8);
         for (i, t) in tiles.iter().take(count).enumerate() {
-            transform_output(g, m.add(i * o8), *t, bias, y, act, o8);
+            transform_output(g, &shape, m.add(i * o8), *t, bias, y, act);
         }
         t0 += count;
     }
+}
+
+/// Sizes the output transform needs, computed once per call (out_h/out_w divide).
+struct Shape {
+    oh: usize,
+    ow: usize,
+    o8: usize,
 }
 
 /// Tile (ty, tx) of image n: outputs rows 2ty, 2ty+1 and columns 2tx, 2tx+1.
@@ -94,6 +105,22 @@ struct Tile {
     n: usize,
     ty: usize,
     tx: usize,
+}
+
+impl Tile {
+    /// The next tile in (image, tile row, tile column) order.
+    #[inline(always)]
+    fn advance(&mut self, th: usize, tw: usize) {
+        self.tx += 1;
+        if self.tx == tw {
+            self.tx = 0;
+            self.ty += 1;
+            if self.ty == th {
+                self.ty = 0;
+                self.n += 1;
+            }
+        }
+    }
 }
 
 /// U[pos][c][o] ← (G g Gᵀ)[pos] for the 3×3 filter g of (c, o), zero for c ≥ in_c or o ≥ out_c.
@@ -143,48 +170,60 @@ unsafe fn transform_input(g: &Conv2dGeometry, x: *const f32, t: Tile, v: *mut f3
     let (h, w, c) = (g.in_h, g.in_w, g.in_c);
     let top = (2 * t.ty).wrapping_sub(g.pad_top);
     let left = (2 * t.tx).wrapping_sub(g.pad_left);
+    let image = x.add(t.n * h * w * c);
+    let inside = top < h && top.wrapping_add(3) < h && left < w && left.wrapping_add(3) < w;
+    if inside && c == c4 {
+        // The bulk: the whole window inside the image and whole channel vectors, so every
+        // load is a plain vector load at a constant offset.
+        let base = image.add((top * w + left) * c);
+        let row = w * c;
+        let mut ch = 0;
+        while ch < c4 {
+            let p = base.add(ch);
+            transform_input_vectors(|r, q| F32x4::load(p.add(r * row + q * c)), v.add(ch), c4);
+            ch += 4;
+        }
+        return;
+    }
     let row_in = |r: usize| top.wrapping_add(r) < h;
     let col_in = |q: usize| left.wrapping_add(q) < w;
-    let inside = top.wrapping_add(3) < h && top < h && left < w && left.wrapping_add(3) < w;
-    let image = x.add(t.n * h * w * c);
-    let cell = |r: usize, q: usize| image.add((top.wrapping_add(r) * w + left.wrapping_add(q)) * c);
-    let pos_stride = TILES * c4;
     let mut ch = 0;
     while ch < c4 {
-        let full = ch + 4 <= c;
         let load = |r: usize, q: usize| -> F32x4 {
-            if !(inside || (row_in(r) && col_in(q))) {
+            if !(row_in(r) && col_in(q)) {
                 return F32x4::zero();
             }
-            let p = cell(r, q).add(ch);
-            if full {
-                F32x4::load(p)
-            } else {
-                let mut l = [0.0f32; 4];
-                for (k, lane) in l.iter_mut().enumerate().take(c - ch) {
-                    *lane = *p.add(k);
-                }
-                F32x4::new(l[0], l[1], l[2], l[3])
+            let p = image.add((top.wrapping_add(r) * w + left.wrapping_add(q)) * c + ch);
+            let mut l = [0.0f32; 4];
+            for (k, lane) in l.iter_mut().enumerate().take(c.saturating_sub(ch).min(4)) {
+                *lane = *p.add(k);
             }
+            F32x4::new(l[0], l[1], l[2], l[3])
         };
-        // Columns first: s[r][q] = (Bᵀ d)[r][q], one input column at a time.
-        let mut s = [[F32x4::zero(); 4]; 4];
-        for q in 0..4 {
-            let (d0, d1, d2, d3) = (load(0, q), load(1, q), load(2, q), load(3, q));
-            s[0][q] = d0.sub(d2);
-            s[1][q] = d1.add(d2);
-            s[2][q] = d2.sub(d1);
-            s[3][q] = d1.sub(d3);
-        }
-        // Then rows: V[r][·] = s[r]·B.
-        for (r, row) in s.iter().enumerate() {
-            let out =
-                [row[0].sub(row[2]), row[1].add(row[2]), row[2].sub(row[1]), row[1].sub(row[3])];
-            for (q, val) in out.iter().enumerate() {
-                val.store(v.add((r * 4 + q) * pos_stride + ch));
-            }
-        }
+        transform_input_vectors(load, v.add(ch), c4);
         ch += 4;
+    }
+}
+
+/// Bᵀ d B for one vector of channels, d\[r\]\[q\] = `load(r, q)`, stored at `v` + position·TILES·c4.
+#[inline(always)]
+unsafe fn transform_input_vectors(load: impl Fn(usize, usize) -> F32x4, v: *mut f32, c4: usize) {
+    let pos_stride = TILES * c4;
+    // Columns first: s[r][q] = (Bᵀ d)[r][q], one input column at a time.
+    let mut s = [[F32x4::zero(); 4]; 4];
+    for q in 0..4 {
+        let (d0, d1, d2, d3) = (load(0, q), load(1, q), load(2, q), load(3, q));
+        s[0][q] = d0.sub(d2);
+        s[1][q] = d1.add(d2);
+        s[2][q] = d2.sub(d1);
+        s[3][q] = d1.sub(d3);
+    }
+    // Then rows: V[r][·] = s[r]·B.
+    for (r, row) in s.iter().enumerate() {
+        let out = [row[0].sub(row[2]), row[1].add(row[2]), row[2].sub(row[1]), row[1].sub(row[3])];
+        for (q, val) in out.iter().enumerate() {
+            val.store(v.add((r * 4 + q) * pos_stride));
+        }
     }
 }
 
@@ -226,29 +265,24 @@ unsafe fn multiply(u: *const f32, v: *const f32, m: *mut f32, c4: usize, o8: usi
 #[inline(always)]
 unsafe fn transform_output(
     g: &Conv2dGeometry,
+    shape: &Shape,
     m: *const f32,
     t: Tile,
     bias: *const f32,
     y: *mut f32,
     act: i32,
-    o8: usize,
 ) {
-    let (oh, ow, oc) = (g.out_h(), g.out_w(), g.out_c);
+    let (oh, ow, oc) = (shape.oh, shape.ow, g.out_c);
     let (oy, ox) = (2 * t.ty, 2 * t.tx);
     let rows = 2.min(oh - oy);
     let cols = 2.min(ow - ox);
-    let image = y.add(t.n * oh * ow * oc);
-    let pos_stride = TILES * o8;
+    let pos_stride = TILES * shape.o8;
+    let out = y.add(((t.n * oh + oy) * ow + ox) * oc);
+    let whole = rows == 2 && cols == 2 && oc % 4 == 0;
     let mut o = 0;
     while o < oc {
-        let at = |pos: usize| F32x4::load(m.add(pos * pos_stride + o));
-        // Columns: s[r][q] = (Aᵀ M)[r][q].
-        let mut s = [[F32x4::zero(); 4]; 2];
-        for q in 0..4 {
-            let (m0, m1, m2, m3) = (at(q), at(4 + q), at(8 + q), at(12 + q));
-            s[0][q] = m0.add(m1).add(m2);
-            s[1][q] = m1.sub(m2).sub(m3);
-        }
+        let mp = m.add(o);
+        let tile = transform_output_vector(|pos| F32x4::load(mp.add(pos * pos_stride)));
         let b = if bias.is_null() {
             F32x4::zero()
         } else if o + 4 <= oc {
@@ -260,11 +294,19 @@ unsafe fn transform_output(
             }
             F32x4::new(l[0], l[1], l[2], l[3])
         };
-        for (r, row) in s.iter().enumerate().take(rows) {
-            let out = [row[0].add(row[1]).add(row[2]), row[1].sub(row[2]).sub(row[3])];
-            for (q, val) in out.iter().enumerate().take(cols) {
+        if whole {
+            for (i, val) in tile.iter().enumerate() {
+                let p = out.add(((i >> 1) * ow + (i & 1)) * oc + o);
+                activate(val.add(b), act).store(p);
+            }
+        } else {
+            for (i, val) in tile.iter().enumerate() {
+                let (r, q) = (i >> 1, i & 1);
+                if r >= rows || q >= cols {
+                    continue;
+                }
+                let p = out.add((r * ow + q) * oc + o);
                 let val = activate(val.add(b), act);
-                let p = image.add(((oy + r) * ow + ox + q) * oc + o);
                 if o + 4 <= oc {
                     val.store(p);
                 } else {
@@ -276,6 +318,25 @@ unsafe fn transform_output(
         }
         o += 4;
     }
+}
+
+/// Aᵀ M A for one vector of channels, M\[pos\] = `at(pos)`: outputs (0,0), (0,1), (1,0), (1,1).
+#[inline(always)]
+fn transform_output_vector(at: impl Fn(usize) -> F32x4) -> [F32x4; 4] {
+    // Columns: s[r][q] = (Aᵀ M)[r][q].
+    let mut s = [[F32x4::zero(); 4]; 2];
+    for q in 0..4 {
+        let (m0, m1, m2, m3) = (at(q), at(4 + q), at(8 + q), at(12 + q));
+        s[0][q] = m0.add(m1).add(m2);
+        s[1][q] = m1.sub(m2).sub(m3);
+    }
+    let [s0, s1] = s;
+    [
+        s0[0].add(s0[1]).add(s0[2]),
+        s0[1].sub(s0[2]).sub(s0[3]),
+        s1[0].add(s1[1]).add(s1[2]),
+        s1[1].sub(s1[2]).sub(s1[3]),
+    ]
 }
 
 /// The `ACT_*` activation of the conv epilogue (the same formulas as gemm's store).
