@@ -355,3 +355,86 @@ describe('Deno', () => {
     ]);
   }, 70_000);
 });
+
+describe('Chromium', () => {
+  // A cross-origin-isolated page (COOP/COEP from a small static server) starts a module Web Worker
+  // that loads the compiled runtime: threads by default there, Blob-URL helpers, same bits on 1,
+  // 2 and 3 threads. The page's own thread cannot block, so it stays single-threaded.
+  it('threads in a Web Worker of an isolated page; the page itself stays on one thread', async () => {
+    const { createServer } = await import('node:http');
+    const { readFile } = await import('node:fs/promises');
+    const { chromium } = await import('playwright-core');
+    const workerSource = (origin: string) => `
+      import { createRuntime, defaultThreads } from '${origin}/packages/wasmgrad/dist/runtime/runtime.js';
+      const rt = await createRuntime({ threads: await defaultThreads() });
+      const byDefault = rt.threads;
+      const n = 256, [a, b, c] = [0, 1, 2].map(() => rt.allocF32(n * n));
+      rt.write(a, Float32Array.from({ length: n * n }, (_, i) => Math.sin(i) * 10 ** ((i % 5) - 2)));
+      rt.write(b, Float32Array.from({ length: n * n }, (_, i) => Math.cos(i)));
+      const bits = async (t) => {
+        await rt.setThreads(t);
+        const jobs = rt.threadJobs;
+        rt.kernels.f32_gemm(n, n, n, 1, a, n, 1, b, n, 1, 0, c, n, 1, rt.gemmWorkspace);
+        return { bits: new Uint32Array(rt.read(c, n * n).buffer), split: rt.threadJobs > jobs };
+      };
+      const one = await bits(1);
+      const results = [];
+      for (const t of [2, 3]) {
+        const r = await bits(t);
+        results.push({ threads: rt.threads, split: r.split, equal: r.bits.every((v, i) => v === one.bits[i]) });
+      }
+      await rt.setThreads(1);
+      postMessage({ byDefault, results });`;
+    const page = `<!doctype html><script type="module">
+      import { defaultThreads } from '/packages/wasmgrad/dist/runtime/runtime.js';
+      const src = ${'`'}\${await (await fetch('/worker-source')).text()}${'`'};
+      const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })), { type: 'module' });
+      w.onerror = (e) => { window.result = { error: e.message || 'worker failed' }; };
+      w.onmessage = async (e) => {
+        window.result = { isolated: crossOriginIsolated, pageThreads: await defaultThreads(), ...e.data };
+      };
+    </script>`;
+    const server = createServer(async (req, res) => {
+      const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/') return res.writeHead(200, { ...headers, 'Content-Type': 'text/html' }).end(page);
+      if (url.pathname === '/worker-source') {
+        return res
+          .writeHead(200, { ...headers, 'Content-Type': 'text/plain' })
+          .end(workerSource(`http://${req.headers.host}`));
+      }
+      if (!url.pathname.startsWith('/packages/wasmgrad/')) return res.writeHead(404).end();
+      try {
+        const body = await readFile(join(root, url.pathname));
+        const type = url.pathname.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
+        res.writeHead(200, { ...headers, 'Content-Type': type }).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'],
+    });
+    try {
+      const tab = await browser.newPage();
+      await tab.goto(`http://127.0.0.1:${port}/`);
+      await tab.waitForFunction(() => (window as { result?: unknown }).result !== undefined, null, { timeout: 60_000 });
+      const result = await tab.evaluate(() => (window as { result?: unknown }).result);
+      expect(result).toEqual({
+        isolated: true,
+        pageThreads: 1,
+        byDefault: expect.any(Number),
+        results: [
+          { threads: 2, split: true, equal: true },
+          { threads: 3, split: true, equal: true },
+        ],
+      });
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  }, 120_000);
+});
