@@ -7,7 +7,8 @@
  * - wasm memory exhausted: a request over the runtime's maximum throws OutOfMemoryError carrying
  *   the bytes requested, leaks nothing, and the runtime keeps working for normal-size work
  *   (tensors, ops, a model trained to the same bits as on a fresh runtime).
- * - A worker killed mid-epoch and resumed: see faults-worker-resume below.
+ * - A worker terminated mid-epoch (worker_threads, backupAndRestore to files) and resumed in a fresh
+ *   worker ends bit-equal to an uninterrupted run, redoing at most one backup interval.
  *
  * Not duplicated here (already tested): a dead worker rejects pending calls with a WorkerError
  * (trainer.test.ts "terminate() rejects a pending fit…" and "a worker that exits while a call is
@@ -15,6 +16,10 @@
  * previous checkpoint loadable (checkpoint.test.ts, crashes injected at every step of a write);
  * SIGKILL of the CLI then --resume (cli.test.ts); backupAndRestore exact resume (checkpoint.test.ts).
  */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../../packages/wasmgrad/src/index.js';
 
@@ -179,5 +184,62 @@ describe('wasm memory exhausted', () => {
       expect(() => wg.withRuntime(rt, () => wg.zeros(shape)), JSON.stringify(shape)).toThrow(wg.WasmgradError);
     }
     expect(wg.withRuntime(rt, () => wg.tidy(() => wg.ones([3]).dataSync()[2]))).toBe(1);
+  });
+});
+
+describe('faults-worker-resume: a worker terminated mid-epoch, resumed in a fresh worker', () => {
+  // Worker callbacks do not cross wg.worker.spawn (its fit takes progress events, not callbacks),
+  // so test/shared/resume-worker.mjs drives backupAndRestore inside a Node worker_threads worker
+  // with the library from dist/ (built by the test script before the suite, like worker.test.ts).
+  const script = new URL('../shared/resume-worker.mjs', import.meta.url);
+  interface Done {
+    done: true;
+    bits: number[][];
+    restoredFrom: { epoch: number; batch: number; step: number; seed: number } | null;
+    batches: number;
+  }
+
+  /** Runs the script; `killAt(msg)` true terminates the worker at that batch message (→ null). */
+  function run(dir: string, killAt?: (m: { epoch: number; batch: number; step: number }) => boolean) {
+    return new Promise<Done | null>((resolve, reject) => {
+      const w = new Worker(script, { workerData: { dir, slowMs: killAt ? 15 : 0 } });
+      let killed = false;
+      w.on('message', (m: Done | { epoch: number; batch: number; step: number }) => {
+        if ('done' in m) resolve(m);
+        else if (killAt?.(m) && !killed) {
+          killed = true;
+          void w.terminate();
+        }
+      });
+      w.on('error', reject);
+      w.on('exit', () => {
+        if (killed) resolve(null);
+      });
+    });
+  }
+
+  it('the resumed run ends bit-equal to an uninterrupted one, redoing at most one backup interval', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'wg-faults-'));
+    try {
+      const want = await run(join(root, 'clean'));
+      expect(want?.batches).toBe(20);
+      // Terminated after epoch 1's batch 2 (mid-epoch; backups every 2 batches).
+      let lastStep = 0;
+      const cut = await run(join(root, 'cut'), (m) => {
+        lastStep = m.step;
+        return m.epoch === 1 && m.batch === 2;
+      });
+      expect(cut).toBeNull();
+      expect(readdirSync(join(root, 'cut')).length).toBeGreaterThan(0);
+      const resumed = await run(join(root, 'cut'));
+      expect(resumed?.restoredFrom).not.toBeNull();
+      const from = resumed?.restoredFrom?.step ?? 0;
+      expect(from).toBeGreaterThan(0);
+      expect(lastStep - from).toBeLessThanOrEqual(2);
+      expect(resumed?.batches).toBe(20 - from);
+      expect(resumed?.bits).toEqual(want?.bits);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
