@@ -191,6 +191,42 @@ function threadRows(one, many) {
   return rows;
 }
 
+/**
+ * MLP 784-256-128-10 (ReLU, softmax, Adam) training on synthetic data, batch 128: samples/s by
+ * wall time on 1 and 2 threads of the default runtime, runs alternating (median of RUNS).
+ */
+async function mlpThreads() {
+  await wg.ready();
+  const n = 128 * 40;
+  const x = wg.tensor(
+    Float32Array.from({ length: n * 784 }, (_, i) => Math.sin(i) * 0.5 + 0.5),
+    [n, 784],
+  );
+  const y = wg.tensor(
+    Float32Array.from({ length: n * 10 }, (_, i) => (i % 10 === Math.floor(i / 10) % 10 ? 1 : 0)),
+    [n, 10],
+  );
+  const epoch = async (threads) => {
+    await wg.setThreads(threads);
+    wg.setSeed(1);
+    const model = wg.sequential([
+      wg.layers.dense({ units: 256, activation: 'relu', inputShape: [784] }),
+      wg.layers.dense({ units: 128, activation: 'relu' }),
+      wg.layers.dense({ units: 10, activation: 'softmax' }),
+    ]);
+    model.compile({ optimizer: wg.optimizers.adam({ learningRate: 1e-3 }), loss: 'categoricalCrossentropy' });
+    const t0 = performance.now();
+    await model.fit(x, y, { epochs: 1, batchSize: 128, shuffle: false });
+    return n / ((performance.now() - t0) / 1000);
+  };
+  const rates = { 1: [], 2: [] };
+  await epoch(1);
+  await epoch(2);
+  for (let r = 0; r < RUNS; r++) for (const t of [1, 2]) rates[t].push(await epoch(t));
+  await wg.setThreads(1);
+  return { one: median(rates[1]), two: median(rates[2]), runs: rates };
+}
+
 function printThreadRows(rows, threads) {
   console.log(`\n| gemm n×n×n | 1 thread GFLOP/s | ${threads} threads GFLOP/s | speed-up |`);
   console.log('|---|---:|---:|---:|');
@@ -239,8 +275,13 @@ async function threadsOnly() {
     `load average ${fmt(loadBefore, 2)} → ${fmt(loadAfter, 2)} on ${cpus().length} cores; medians of ${RUNS} runs`,
   );
   printThreadRows(rows, many.threads);
+  const threads = many.threads;
   await many.setThreads(1);
-  return { threads: many.threads, loadAverage: [loadBefore, loadAfter], rows };
+  const mlp = await mlpThreads();
+  console.log(
+    `\nMLP 784-256-128-10 training, batch 128 (wall): 1 thread ${fmt(mlp.one, 0)} samples/s, 2 threads ${fmt(mlp.two, 0)} samples/s, ${fmt(mlp.two / mlp.one, 2)}×`,
+  );
+  return { threads, loadAverage: [loadBefore, loadAfter], rows, mlp };
 }
 
 async function main() {
