@@ -228,12 +228,17 @@ async function mlpThreads() {
 }
 
 function printThreadRows(rows, threads) {
-  console.log(`\n| gemm n×n×n | 1 thread GFLOP/s | ${threads} threads GFLOP/s | speed-up |`);
-  console.log('|---|---:|---:|---:|');
+  console.log(`\n| gemm n×n×n | 1 thread GFLOP/s | ${threads} threads GFLOP/s | speed-up | CPU efficiency |`);
+  console.log('|---|---:|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.n} | ${fmt(r.one.wall)} | ${fmt(r.two.wall)} | ${fmt(r.two.wall / r.one.wall, 2)}× |`);
+    console.log(
+      `| ${r.n} | ${fmt(r.one.wall)} | ${fmt(r.two.wall)} | ${fmt(r.two.wall / r.one.wall, 2)}× | ${fmt((100 * r.two.cpu) / r.one.cpu, 0)}% |`,
+    );
   }
-  console.log('(wall time: CPU time would sum both threads)');
+  console.log(
+    '(GFLOP/s by wall time: CPU time would sum both threads. CPU efficiency = FLOPs per CPU-second on 2 threads\n' +
+      'over 1 thread: the cost of splitting (redundant packing, spinning), which a loaded machine cannot hide.)',
+  );
 }
 // ---- end of threads rows ----
 
