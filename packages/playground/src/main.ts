@@ -7,6 +7,7 @@
 import * as wg from 'wasmgrad';
 import { liveChart } from './charts.js';
 import { DATASETS, type Dataset, type DatasetName, loadDataset, oneHot } from './datasets.js';
+import { type TuneOverrides, tunePanel } from './tune-panel.js';
 import { argmaxRows, boundaryGrid, drawBoundary, renderConfusion, renderSamples } from './views.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -60,11 +61,11 @@ function fillSelect(id: string, values: readonly string[], selected: string) {
 
 const num = (id: string) => Number($<HTMLInputElement>(id).value);
 
-/** The model the form describes, for the current dataset. */
-function buildModel(d: Dataset): wg.Sequential {
+/** The model the form describes, for the current dataset (a tuning trial overrides units/dropout). */
+function buildModel(d: Dataset, hp: TuneOverrides = {}): wg.Sequential {
   const activation = $<HTMLSelectElement>('activation').value as wg.ActivationName;
   const l2 = num('l2');
-  const rate = num('dropout');
+  const rate = hp.dropout ?? num('dropout');
   const kernelRegularizer = l2 > 0 ? wg.regularizers.l2(l2) : undefined;
   const layers: wg.layers.Layer[] = [];
   const image = d.shape.length === 3;
@@ -83,7 +84,7 @@ function buildModel(d: Dataset): wg.Sequential {
     .value.split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-    .map(Number);
+    .map((s) => hp.units ?? Number(s));
   if (hidden.some((u) => !Number.isInteger(u) || u <= 0)) {
     throw new wg.ValueError(
       'playground',
@@ -271,6 +272,7 @@ async function start() {
   $('save-idb').addEventListener('click', () => void save(SAVE_KEY));
   $('download').addEventListener('click', () => void save('downloads://wasmgrad-playground'));
   $('load-idb').addEventListener('click', () => void load());
+  tunePanel($('tune-panel'), { data: () => data, buildModel });
   await selectDataset('spirals');
 }
 

@@ -1,0 +1,170 @@
+/**
+ * The playground's Tune panel end to end: Vite builds packages/playground, a static server serves
+ * it with COOP/COEP headers, and headless Chromium runs a Bayesian search on XOR (6 trials, 2
+ * parallel workers, each trial a fit in its own Web Worker through `wg.tune.search`). Checks the
+ * live table fills with 6 completed trials, the best is highlighted with val_accuracy ≥ 0.9, the
+ * best-so-far chart is drawn, "Use best" writes the best parameters into the model form and Train
+ * then reaches a comparable accuracy. A screenshot is saved to runs/playground-tune.png.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+const app = join(root, 'packages/playground');
+const CHROMIUM = '/usr/bin/chromium';
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.gz': 'application/octet-stream',
+  '.svg': 'image/svg+xml',
+};
+
+interface Row {
+  trial: number;
+  state: string;
+  params: Record<string, number | string>;
+  value?: number;
+  seconds?: number;
+}
+interface TuneState {
+  status: string;
+  rows: Row[];
+  best?: { trial: number; value: number; params: Record<string, number | string> };
+  seconds: number;
+  error?: string;
+}
+interface PlaygroundState {
+  status: string;
+  epochs: number;
+  logs: Record<string, number>;
+  error?: string;
+}
+
+function serve(dir: string): Promise<Server> {
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    const file = join(dir, path.endsWith('/') ? `${path}index.html` : path);
+    try {
+      if (!file.startsWith(dir)) throw new Error('outside');
+      const body = await readFile(file);
+      res.writeHead(200, {
+        'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+      });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+describe('playground Tune panel (Vite build in headless Chromium)', () => {
+  let server: Server | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  const log: string[] = [];
+  const pageLog = () => `\n--- browser console ---\n${log.join('\n')}`;
+  const main = () => page.evaluate(() => (window as unknown as { playground: PlaygroundState }).playground);
+  const tune = () => page.evaluate(() => (window as unknown as { playgroundTune: TuneState }).playgroundTune);
+  const poll = async <S extends { status: string; error?: string }>(
+    read: () => Promise<S>,
+    what: string,
+    ok: (s: S) => boolean,
+    ms: number,
+  ): Promise<S> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const s = await read();
+      if (ok(s)) return s;
+      if (s.status === 'error' || Date.now() > end) {
+        throw new Error(`${what}: status ${s.status} ${s.error ?? ''} after ${ms} ms${pageLog()}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  beforeAll(async () => {
+    const out = mkdtempSync(join(tmpdir(), 'wasmgrad-playground-tune-'));
+    const build = spawnSync(join(app, 'node_modules/.bin/vite'), ['build', '--outDir', out, '--emptyOutDir'], {
+      cwd: app,
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    if (build.status !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`);
+    server = await serve(out);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 1500 } });
+    page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`[pageerror] ${e.stack ?? e.message}`));
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await poll(main, 'page load', (s) => s.status === 'idle', 60_000);
+  }, 300_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  });
+
+  it('searches XOR with 6 trials in 2 workers, highlights the best, and "Use best" fills the form', async () => {
+    await page.getByTestId('dataset').selectOption('xor');
+    await poll(main, 'xor load', (s) => s.status === 'idle', 10_000);
+    expect(await page.getByTestId('tune-use-best').isDisabled()).toBe(true);
+    await page.getByTestId('tune-trials').fill('6');
+    await page.getByTestId('tune-parallel').fill('2');
+    await page.getByTestId('tune-epochs').fill('20');
+    await page.getByTestId('tune-method').selectOption('bayesian');
+    const t0 = Date.now();
+    await page.getByTestId('tune-start').click();
+    // Two trials run at once: the table shows them as running before any finishes.
+    const running = await poll(tune, 'trials start', (s) => s.rows.some((r) => r.state === 'running'), 30_000);
+    expect(running.status).toBe('running');
+    expect(running.rows.filter((r) => r.state === 'running').length).toBeLessThanOrEqual(2);
+    const s = await poll(tune, 'search', (st) => st.status === 'done', 90_000);
+    const wall = (Date.now() - t0) / 1000;
+    console.log(
+      `tune on xor: ${s.rows.length} trials in ${s.seconds.toFixed(1)} s (page), ${wall.toFixed(1)} s (test); ` +
+        `best trial ${s.best?.trial} val_accuracy ${s.best?.value.toFixed(4)} ${JSON.stringify(s.best?.params)}`,
+    );
+    expect(s.rows.map((r) => r.trial).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(s.rows.every((r) => r.state === 'complete' && r.value !== undefined && (r.seconds ?? 0) > 0)).toBe(true);
+    expect(await page.locator('[data-testid=tune-table] tr[data-state=complete]').count()).toBe(6);
+    const best = s.best as NonNullable<TuneState['best']>;
+    expect(best.value).toBeGreaterThanOrEqual(0.9);
+    expect(best.value).toBe(Math.max(...s.rows.map((r) => r.value as number)));
+    // The highlighted row is the best trial.
+    const highlighted = page.locator('[data-testid=tune-table] tr.best');
+    expect(await highlighted.count()).toBe(1);
+    expect(await highlighted.getAttribute('data-trial')).toBe(String(best.trial));
+    expect(await page.locator('[data-testid=tune-chart] canvas').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('tune-status').textContent()).toContain('6/6 trials');
+
+    // "Use best" writes the parameters into the model form (two hidden layers kept).
+    await page.getByTestId('tune-use-best').click();
+    const lr = Number(await page.getByTestId('lr').inputValue());
+    expect(Math.abs(lr - (best.params.lr as number)) / (best.params.lr as number)).toBeLessThan(0.01);
+    const units = best.params.units as number;
+    expect(await page.getByTestId('hidden').inputValue()).toBe(`${units},${units}`);
+
+    // Train uses them: a fit of the same length reaches a comparable accuracy.
+    await page.getByTestId('epochs').fill('20');
+    await page.getByTestId('train').click();
+    const trained = await poll(main, 'train with best', (st) => st.status === 'done', 60_000);
+    expect(trained.logs.val_accuracy).toBeGreaterThan(0.85);
+
+    mkdirSync(join(root, 'runs'), { recursive: true });
+    await page.screenshot({ path: join(root, 'runs/playground-tune.png'), fullPage: true });
+    expect(existsSync(join(root, 'runs/playground-tune.png'))).toBe(true);
+  }, 200_000);
+});
