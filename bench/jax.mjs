@@ -5,7 +5,7 @@
 // and inference at batch 1024. Same data and schedule as bench/mlp.mjs, so the rates compare with
 // its wasmgrad rows. Rates use process CPU time (jax-js runs single-threaded in Node 20: its wasm
 // worker pool needs a global Worker, which Node lacks; see `threads` in the JSON).
-// Writes bench/results/jax.json. Usage: node bench/jax.mjs [--quick]
+// Writes bench/results/jax.json (jax-quick.json with --quick). Usage: node bench/jax.mjs [--quick]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,8 @@ const cpuNow = () => {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const out = join(here, 'results');
 mkdirSync(out, { recursive: true });
-const write = (result) => writeFileSync(join(out, 'jax.json'), `${JSON.stringify(result, null, 2)}\n`);
+const write = (result) =>
+  writeFileSync(join(out, `jax${quick ? '-quick' : ''}.json`), `${JSON.stringify(result, null, 2)}\n`);
 
 let jax;
 try {

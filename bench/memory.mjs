@@ -8,7 +8,7 @@
 // optimizer state and the per-step arena, the true peak since arena chunks are kept), the wasm
 // memory size, live allocator bytes, live tensors and the JS heap (after a GC when run with
 // --expose-gc). "Flat" means no growth after the first sample (step 500).
-// Writes bench/results/memory.json. Usage: node --expose-gc bench/memory.mjs [--quick] (1,000 steps)
+// Writes bench/results/memory.json (memory-quick.json with --quick). Usage: node --expose-gc bench/memory.mjs [--quick] (1,000 steps)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,4 +121,4 @@ console.log(
   `flat after step ${first.step}: ${result.flat} (JS heap ${growth('jsHeap') >= 0 ? '+' : ''}${(growth('jsHeap') / 1024).toFixed(0)} KB${result.jsHeapMeasuredAfterGc ? ', after GC' : ', no --expose-gc'})`,
 );
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'memory.json'), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(here, 'results', `memory${quick ? '-quick' : ''}.json`), `${JSON.stringify(result, null, 2)}\n`);

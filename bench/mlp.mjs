@@ -15,7 +15,9 @@ import * as wg from '../packages/wasmgrad/dist/index.js';
 
 const quick = process.argv.includes('--quick');
 // Rates use process CPU time (user + system): on a shared 2-core machine wall time mostly measures
-// the neighbours. Both runs are single-threaded, so CPU time is comparable between them.
+// the neighbours. Every run is single-threaded (wasmgrad pinned to one kernel thread: wg.ready()
+// would start a pool, and CPU time sums threads), so CPU time is comparable between them.
+// Writes bench/results/mlp.json (mlp-quick.json with --quick).
 const cpuNow = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -24,7 +26,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`);
 
-await wg.ready();
+await wg.ready({ threads: 1 });
 wg.setSeed(1);
 const { train, test } = await wg.data.fashionMnist({ flatten: true });
 const trainX = train.x.dataSync();
@@ -103,6 +105,7 @@ async function tfjs(backend, n) {
 const results = {
   date: new Date().toISOString(),
   samples: N,
+  threads: wg.getThreads(),
   wasmgrad: await ours(),
   tfjsWasm: await tfjs('wasm', N),
   tfjsCpu: await tfjs('cpu', quick ? 2560 : 6400),
@@ -123,4 +126,4 @@ console.log(
   `| inference samples/s, batch 1024 | ${fmt(r.wasmgrad.inferRate)} | ${fmt(r.tfjsWasm.inferRate)} | ${fmt(r.tfjsCpu.inferRate)} | ${ratio(r.wasmgrad.inferRate, r.tfjsWasm.inferRate)} |`,
 );
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'mlp.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(here, 'results', `mlp${quick ? '-quick' : ''}.json`), `${JSON.stringify(results, null, 2)}\n`);
