@@ -16,7 +16,7 @@
  * previous checkpoint loadable (checkpoint.test.ts, crashes injected at every step of a write);
  * SIGKILL of the CLI then --resume (cli.test.ts); backupAndRestore exact resume (checkpoint.test.ts).
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -190,7 +190,7 @@ describe('wasm memory exhausted', () => {
 describe('faults-worker-resume: a worker terminated mid-epoch, resumed in a fresh worker', () => {
   // Worker callbacks do not cross wg.worker.spawn (its fit takes progress events, not callbacks),
   // so test/shared/resume-worker.mjs drives backupAndRestore inside a Node worker_threads worker
-  // with the library from dist/ (built by the test script before the suite, like worker.test.ts).
+  // with the library from dist/ (build it first, as for worker.test.ts and trainer.test.ts).
   const script = new URL('../shared/resume-worker.mjs', import.meta.url);
   interface Done {
     done: true;
@@ -219,6 +219,9 @@ describe('faults-worker-resume: a worker terminated mid-epoch, resumed in a fres
   }
 
   it('the resumed run ends bit-equal to an uninterrupted one, redoing at most one backup interval', async () => {
+    const dist = new URL('../../packages/wasmgrad/dist/index.js', import.meta.url);
+    if (!existsSync(dist))
+      throw new Error('packages/wasmgrad/dist is missing: build it first (tsc -p packages/wasmgrad)');
     const root = mkdtempSync(join(tmpdir(), 'wg-faults-'));
     try {
       const want = await run(join(root, 'clean'));
