@@ -394,6 +394,10 @@ describe('op coverage matrix', () => {
     expect(() => specOf(key), `op "${key}" has no spec`).not.toThrow();
   });
 
+  it('a key without a spec fails with a message naming the op (self-check of the matrix)', () => {
+    expect(() => specOf('someNewOp')).toThrow(/op "someNewOp" is in BACKWARD but has no spec/);
+  });
+
   it('the unary spec covers every activation kind and no key is spec’d that BACKWARD lacks', () => {
     const kinds = (SPECS.unary ?? []).map((c) => c.name.replace('unary ', ''));
     for (const k of wg.ACTIVATION_KINDS) expect(kinds, `activation kind "${k}" has no case`).toContain(k);
