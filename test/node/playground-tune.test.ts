@@ -167,4 +167,33 @@ describe('playground Tune panel (Vite build in headless Chromium)', () => {
     await page.screenshot({ path: join(root, 'runs/playground-tune.png'), fullPage: true });
     expect(existsSync(join(root, 'runs/playground-tune.png'))).toBe(true);
   }, 200_000);
+
+  it('tunes the Fashion-MNIST sample over all four parameters, and Stop ends the search early', async () => {
+    await page.getByTestId('dataset').selectOption('fashion-mnist');
+    await poll(main, 'fashion load', (s) => s.status === 'idle', 30_000);
+    expect(await page.getByTestId('tune-epochs').inputValue()).toBe('2');
+    await page.getByTestId('tune-dropout-on').check();
+    await page.getByTestId('tune-opt-on').check();
+    await page.getByTestId('tune-units-high').fill('32');
+    await page.getByTestId('tune-trials').fill('20');
+    await page.getByTestId('tune-epochs').fill('1');
+    await page.getByTestId('tune-method').selectOption('random');
+    await page.getByTestId('tune-start').click();
+    await poll(tune, 'first trial', (s) => s.rows.some((r) => r.state === 'complete'), 60_000);
+    await page.getByTestId('tune-start').click(); // now "Stop search"
+    const s = await poll(tune, 'stop', (st) => st.status === 'stopped', 60_000);
+    console.log(
+      `tune on fashion-mnist: stopped after ${s.rows.length} trials in ${s.seconds.toFixed(1)} s; ` +
+        `best val_accuracy ${s.best?.value.toFixed(4)} ${JSON.stringify(s.best?.params)}`,
+    );
+    expect(s.rows.length).toBeLessThan(20);
+    expect(s.rows.every((r) => r.state === 'complete')).toBe(true);
+    expect(Object.keys(s.best?.params ?? {}).sort()).toEqual(['dropout', 'lr', 'optimizer', 'units']);
+    expect(s.best?.value).toBeGreaterThan(0.4); // 2,000 images, one epoch of a small MLP
+    const header = await page.locator('[data-testid=tune-table] th').allTextContents();
+    expect(header).toEqual(['trial', 'lr', 'units', 'dropout', 'optimizer', 'val_accuracy', 'state', 'seconds']);
+    await page.getByTestId('tune-use-best').click();
+    expect(await page.getByTestId('optimizer').inputValue()).toBe(s.best?.params.optimizer);
+    expect(Number(await page.locator('#dropout').inputValue())).toBeCloseTo(s.best?.params.dropout as number, 2);
+  }, 120_000);
 });
