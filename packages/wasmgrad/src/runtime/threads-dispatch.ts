@@ -34,7 +34,10 @@ const FN_CONV_BACKWARD_INPUT = 4;
 
 /**
  * Tuning: a part must carry at least `minPartMacs` multiply-adds, or handing it to a helper costs
- * more than it saves (measured with bench/kernels.mjs).
+ * more than it saves. 2^18 is ≈ 12 µs of gemm at 45 GFLOP/s, about ten times the latency of a
+ * spinning helper picking a part up; a helper asleep (≈ 20–50 µs to wake) costs nothing extra,
+ * since the caller then runs the unclaimed parts itself. Not yet measured on an idle machine
+ * (bench/kernels.mjs --threads-only); tests lower it to split small calls.
  */
 export const threadTuning = { minPartMacs: 1 << 18 };
 
