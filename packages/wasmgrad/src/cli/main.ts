@@ -11,7 +11,7 @@ import type { Callback } from '../callbacks/callback.js';
 import { BACKUP_FILE, BackupAndRestore } from '../callbacks/checkpoint.js';
 import { WasmgradError } from '../errors.js';
 import { loadModel, saveModel } from '../io/model-io.js';
-import type { Sequential } from '../model/model.js';
+import type { LayersModel } from '../model/model.js';
 import { getOptimizer } from '../optimizers/optimizers.js';
 import { setSeed } from '../random.js';
 import { ready, runtime } from '../runtime/runtime.js';
@@ -86,7 +86,7 @@ const commandHelp = (name: string, args: string, flags: Record<string, FlagSpec>
 const PREPROCESSING_FILE = 'preprocessing.json';
 
 /** Fits the data's tensors to the model's per-sample shape (e.g. images [28,28,1] for a [784] input). */
-function matchInput(model: Sequential, data: LoadedData): void {
+function matchInput(model: LayersModel, data: LoadedData): void {
   const want = model.inputShape;
   if (want.join(',') === data.inputShape.join(',')) return;
   const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -195,7 +195,7 @@ async function openSaved(
   positionals: string[],
   flags: Parsed['flags'],
   limit?: number,
-): Promise<{ model: Sequential; data: LoadedData; classNames: string[] | undefined }> {
+): Promise<{ model: LayersModel; data: LoadedData; classNames: string[] | undefined }> {
   if (positionals.length !== 1) {
     throw new UsageError(
       command,
@@ -204,7 +204,7 @@ async function openSaved(
   }
   const dir = positionals[0] as string;
   await ready();
-  const model = (await loadModel(dir)) as Sequential;
+  const model = await loadModel(dir);
   model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const prePath = join(dir, PREPROCESSING_FILE);
   const preprocessing = existsSync(prePath)

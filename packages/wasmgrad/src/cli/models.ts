@@ -14,7 +14,7 @@ import { DEBIAN_FASHION_MNIST_DIR } from '../data/fashion.js';
 import { type ScalerConfig, scalerFromConfig, standardScaler } from '../data/scalers.js';
 import { split } from '../data/split.js';
 import * as layers from '../layers/index.js';
-import { type Sequential, sequential } from '../model/model.js';
+import { type LayersModel, sequential } from '../model/model.js';
 import { modelFromJSON } from '../model/serialize.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { UsageError } from './args.js';
@@ -26,7 +26,7 @@ export const BUILTIN_MODELS = ['mlp', 'cnn'] as const;
  * A built-in model for the data's per-sample shape and class count, or one from a topology file
  * (`model.toJSON()` output, or a saved model's `model.json`, whose weights are NOT loaded).
  */
-export function buildModel(spec: string, inputShape: number[], classes: number): Sequential {
+export function buildModel(spec: string, inputShape: number[], classes: number): LayersModel {
   if (spec === 'mlp') {
     // The MLP of the project's notes: Y = WX + b, ReLU hidden layers (He init), softmax output.
     const features = inputShape.reduce((a, b) => a * b, 1);
@@ -75,7 +75,7 @@ export function buildModel(spec: string, inputShape: number[], classes: number):
     throw new UsageError('train', `${spec} is not JSON: ${(err as Error).message}`);
   }
   const topology = (parsed as { modelTopology?: unknown }).modelTopology ?? parsed;
-  return modelFromJSON(topology as never) as Sequential;
+  return modelFromJSON(topology as never);
 }
 
 /** Where the package's small Fashion-MNIST sample lives (2,000 training and 500 test images). */

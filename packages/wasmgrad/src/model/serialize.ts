@@ -12,7 +12,7 @@ import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D } from '../layer
 import { GRU, LSTM, SimpleRNN } from '../layers/recurrent-cells.js';
 import type { FunctionalJSON, ModelJSON } from './base.js';
 import { Functional } from './functional.js';
-import { Sequential } from './model.js';
+import { type LayersModel, Sequential } from './model.js';
 import { GraphError, inputNode, type SymbolicTensor } from './symbolic.js';
 
 /**
@@ -60,9 +60,9 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
  */
 export function modelFromJSON(json: ModelJSON): Sequential;
 export function modelFromJSON(json: FunctionalJSON): Functional;
-// A string may hold either topology; it stays typed Sequential as before graph models existed
-// (check `instanceof wg.Functional`). Kept last: io/ derives its types from this signature.
-export function modelFromJSON(json: ModelJSON | string): Sequential;
+// A string may hold either topology (check `instanceof wg.Functional` or `wg.Sequential`). Kept
+// last: io/ derives its types from this signature.
+export function modelFromJSON(json: ModelJSON | FunctionalJSON | string): LayersModel;
 export function modelFromJSON(json: ModelJSON | FunctionalJSON | string): Sequential | Functional {
   const op = 'modelFromJSON';
   let parsed: unknown = json;

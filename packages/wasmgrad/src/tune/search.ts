@@ -7,7 +7,7 @@
  * @module
  */
 import { ValueError, WasmgradError } from '../errors.js';
-import type { Sequential } from '../model/model.js';
+import type { LayersModel } from '../model/model.js';
 import { SequentialBase } from '../model/sequential.js';
 import { setSeed } from '../random.js';
 import { tensor } from '../tensor/creation.js';
@@ -30,7 +30,7 @@ export interface SearchData {
 /** Options of {@link search}: those of `optimize` (less the objective function) and of fit. */
 export interface SearchArgs extends Omit<OptimizeArgs, 'objective' | 'direction'> {
   /** Builds a compiled model for a parameter set (e.g. units from `hp.units`). */
-  build: (hp: Params) => Sequential | Promise<Sequential>;
+  build: (hp: Params) => LayersModel | Promise<LayersModel>;
   data: SearchData;
   /** The logged value to optimize (default 'val_loss'). */
   objective?: 'val_accuracy' | 'val_loss' | (string & {});
@@ -118,11 +118,12 @@ export async function search(args: SearchArgs): Promise<Study> {
     ] as [TensorInput, TensorInput]);
   const fitSeed = args.fitSeed ?? study.seed;
 
-  const makeModel = async (hp: Params, trial: TrialContext): Promise<Sequential> => {
+  const makeModel = async (hp: Params, trial: TrialContext): Promise<LayersModel> => {
     // Each trial's weights come from its own seed, so a study is repeatable whatever ran before it.
     setSeed((trialRandom(study.seed, trial.number, 2)() * 2 ** 32) >>> 0);
     const model = await build(hp);
-    if (!(model instanceof SequentialBase)) throw new ValueError(op, 'build must return a model made by wg.sequential');
+    if (!(model instanceof SequentialBase))
+      throw new ValueError(op, 'build must return a model made by wg.sequential or wg.model');
     if (!model.compileArgs) throw new ValueError(op, 'build must return a compiled model (call model.compile)');
     return model;
   };

@@ -8,8 +8,8 @@ import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import type { Callback } from '../callbacks/callback.js';
 import { fmtShape, RuntimeStateError, ShapeError, ValueError } from '../errors.js';
 import type { LossIdentifier } from '../losses/losses.js';
-import type { CompileArgs, Sequential } from '../model/model.js';
-import type { ModelJSON } from '../model/sequential.js';
+import type { LayersModelJSON } from '../model/base.js';
+import type { CompileArgs, LayersModel } from '../model/model.js';
 import { modelFromJSON } from '../model/serialize.js';
 import { getOptimizer, type Optimizer, optimizers } from '../optimizers/optimizers.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -68,7 +68,7 @@ type TrainerMethods = Omit<WorkerApi, 'ready' | 'simd' | 'matMul'>;
 
 /** The trainer methods over the worker's runtime, given by `getRuntime`. */
 export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMethods {
-  let state: { model: Sequential; rt: Runtime } | undefined;
+  let state: { model: LayersModel; rt: Runtime } | undefined;
   /** The control word shared with the calling thread (see ./control.ts), if any. */
   let control: Int32Array | undefined;
   let fitting = false;
@@ -140,7 +140,7 @@ export function trainerMethods(getRuntime: () => Promise<Runtime>): TrainerMetho
         throw new ValueError(op, 'the control block must be an Int32Array over a SharedArrayBuffer');
       }
       const rt = await getRuntime();
-      const model = modelFromJSON(modelJSON as ModelJSON);
+      const model = modelFromJSON(modelJSON as LayersModelJSON);
       try {
         model.build(rt);
         const slots = model.weights;

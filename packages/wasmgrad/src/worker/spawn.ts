@@ -7,8 +7,9 @@
  */
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import { ValueError, WorkerError } from '../errors.js';
-import type { CompileArgs, Sequential } from '../model/model.js';
-import { type ModelJSON, SequentialBase } from '../model/sequential.js';
+import type { LayersModelJSON } from '../model/base.js';
+import type { CompileArgs, LayersModel } from '../model/model.js';
+import { SequentialBase } from '../model/sequential.js';
 import { modelFromJSON } from '../model/serialize.js';
 import { Optimizer } from '../optimizers/optimizers.js';
 import { isNode } from '../runtime/platform.js';
@@ -99,7 +100,7 @@ export interface Trainer {
   /** Copies of the worker's weights, in layer order. */
   getWeights(): Promise<TensorData[]>;
   /** A new model on the calling thread with the worker's current weights (compiled if spawned so). */
-  pull(): Promise<Sequential>;
+  pull(): Promise<LayersModel>;
   /** (Re)compiles the worker's model. */
   compile(args: CompileArgs): Promise<void>;
   /**
@@ -144,7 +145,7 @@ class WorkerTrainer implements Trainer {
   constructor(
     private readonly api: Comlink.Remote<WorkerApi>,
     private readonly link: Link,
-    private readonly json: ModelJSON,
+    private readonly json: LayersModelJSON,
     /** The control word shared with the worker (./control.ts), when memory can be shared. */
     private readonly control: Int32Array | undefined,
   ) {
@@ -271,7 +272,7 @@ class WorkerTrainer implements Trainer {
     return this.call('worker.getWeights', () => this.api.getWeights());
   }
 
-  async pull(): Promise<Sequential> {
+  async pull(): Promise<LayersModel> {
     const weights = await this.getWeights();
     const rt = await ready();
     const model = modelFromJSON(this.json);
@@ -330,9 +331,9 @@ class WorkerTrainer implements Trainer {
  * thread's runtime is loaded if needed (weights are read from it, and {@link Trainer.pull} builds
  * there). Several trainers may run at once, each in its own worker with its own wasm memory.
  */
-export async function spawn(model: Sequential, options: SpawnOptions = {}): Promise<Trainer> {
+export async function spawn(model: LayersModel, options: SpawnOptions = {}): Promise<Trainer> {
   const op = 'worker.spawn';
-  if (!(model instanceof SequentialBase)) throw new ValueError(op, 'expects a model made by wg.sequential');
+  if (!(model instanceof SequentialBase)) throw new ValueError(op, 'expects a model made by wg.sequential or wg.model');
   await ready();
   const json = model.toJSON();
   const weights = model.getWeights().map((t) => {
