@@ -20,6 +20,7 @@ import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import { matMul as matMulTensors } from '../tensor/matmul.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { tensorFrom, trainerMethods } from './host.js';
+import { canonicalName } from './link.js';
 
 /**
  * Options of {@link WorkerApi.ready}: those of `wg.ready()` that survive structured cloning (a
@@ -213,6 +214,16 @@ async function exposeOnParentPort(): Promise<void> {
   const adapter = (await import(/* @vite-ignore */ adapterName)) as { default: (port: unknown) => Comlink.Endpoint };
   Comlink.expose(workerApi, adapter.default(parentPort));
 }
+
+// Errors thrown back to the caller carry their class's real name even in minified bundles.
+const comlinkThrow = Comlink.transferHandlers.get('throw') as Comlink.TransferHandler<{ value: unknown }, unknown>;
+Comlink.transferHandlers.set('throw', {
+  ...comlinkThrow,
+  serialize(thrown: { value: unknown }) {
+    canonicalName(thrown.value);
+    return comlinkThrow.serialize(thrown);
+  },
+} as Comlink.TransferHandler<unknown, unknown>);
 
 if (inWebWorker) {
   Comlink.expose(workerApi, globalThis as unknown as Comlink.Endpoint);

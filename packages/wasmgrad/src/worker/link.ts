@@ -84,6 +84,18 @@ const TYPED_ERRORS: Record<string, new (op: string, message: string) => Wasmgrad
 };
 
 /**
+ * Gives a wasmgrad error about to cross to the other thread its class's real name: `name` comes
+ * from `new.target.name`, which minifiers (e.g. a Vite production build) shorten to 'o' or 'rs',
+ * and {@link retype} on the other side finds the class by name.
+ */
+export function canonicalName(err: unknown): void {
+  if (!(err instanceof WasmgradError)) return;
+  const ctor: unknown = err.constructor;
+  if (ctor === OutOfMemoryError) err.name = 'OutOfMemoryError';
+  for (const [name, cls] of Object.entries(TYPED_ERRORS)) if (ctor === cls) err.name = name;
+}
+
+/**
  * comlink rebuilds a thrown error as a plain Error carrying its name; this gives a wasmgrad error
  * its class back so that `instanceof wg.ShapeError` works across threads.
  */
@@ -94,6 +106,7 @@ export function retype(err: unknown): unknown {
   if (err.name === 'OutOfMemoryError') typed = new OutOfMemoryError(op, 0, '');
   else if (Object.hasOwn(TYPED_ERRORS, err.name)) typed = new (TYPED_ERRORS[err.name] as typeof WasmgradError)(op, '');
   if (!typed) return err;
+  typed.name = err.name; // the class's real name (see canonicalName), also in minified bundles
   typed.message = err.message;
   typed.stack = err.stack;
   return typed;
