@@ -196,4 +196,39 @@ describe('playground Tune panel (Vite build in headless Chromium)', () => {
     expect(await page.getByTestId('optimizer').inputValue()).toBe(s.best?.params.optimizer);
     expect(Number(await page.locator('#dropout').inputValue())).toBeCloseTo(s.best?.params.dropout as number, 2);
   }, 120_000);
+
+  it('reports a bad search space as a typed error, and records diverging trials as failed', async () => {
+    const status = (want: string) =>
+      page.waitForFunction(
+        (w) => (window as unknown as { playgroundTune: TuneState }).playgroundTune.status === w,
+        want,
+        { timeout: 60_000 },
+      );
+    await page.getByTestId('tune-lr-low').fill('0.1');
+    await page.getByTestId('tune-lr-high').fill('0.001');
+    await page.getByTestId('tune-start').click();
+    await status('error');
+    const bad = await tune();
+    expect(bad.error).toMatch(/^ValueError: .*lr/);
+    expect(await page.getByTestId('tune-status').textContent()).toContain('ValueError');
+    expect(await page.getByTestId('tune-start').textContent()).toBe('Start search');
+    // Absurd learning rates make every fit's loss NaN: each trial is recorded as failed (the
+    // worker's NonFiniteLossError must keep its class through the minified bundle), none aborts the search.
+    await page.getByTestId('dataset').selectOption('xor');
+    await poll(main, 'xor load', (st) => st.status === 'idle', 10_000);
+    await page.getByTestId('activation').selectOption('relu');
+    await page.getByTestId('tune-dropout-on').uncheck();
+    await page.getByTestId('tune-opt-on').uncheck();
+    await page.getByTestId('optimizer').selectOption('sgd');
+    await page.getByTestId('tune-lr-low').fill('1e6');
+    await page.getByTestId('tune-lr-high').fill('1e9');
+    await page.getByTestId('tune-trials').fill('2');
+    await page.getByTestId('tune-epochs').fill('5');
+    await page.getByTestId('tune-start').click();
+    await status('done');
+    const s = await tune();
+    expect(s.rows.map((r) => r.state)).toEqual(['failed', 'failed']);
+    expect(s.best).toBeUndefined();
+    expect(await page.getByTestId('tune-use-best').isDisabled()).toBe(true);
+  }, 90_000);
 });

@@ -89,6 +89,20 @@ const TEMPLATE = `
 const fmt = (v: unknown): string =>
   typeof v === 'number' ? (Number.isInteger(v) ? String(v) : Number(v.toPrecision(3)).toString()) : String(v);
 
+/** Typed errors by class: a minified build renames the classes, so `err.name` may read 'o'. */
+const ERROR_CLASSES: [string, new (...args: never[]) => Error][] = [
+  ['NonFiniteLossError', wg.NonFiniteLossError],
+  ['WorkerError', wg.WorkerError],
+  ['ShapeError', wg.ShapeError],
+  ['ValueError', wg.ValueError],
+];
+
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const name = ERROR_CLASSES.find(([, cls]) => err.constructor === cls)?.[0] ?? err.name;
+  return `${name}: ${err.message}`;
+}
+
 /** Renders the Tune panel into `root` and wires it to the playground through `host`. */
 export function tunePanel(root: HTMLElement, host: TuneHost): TuneState {
   root.innerHTML = TEMPLATE;
@@ -270,7 +284,7 @@ export function tunePanel(root: HTMLElement, host: TuneHost): TuneState {
       state.seconds = (performance.now() - started) / 1000;
       setStatus(current.stopped ? 'stopped' : 'done', finishedDetail());
     } catch (err) {
-      state.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      state.error = errorText(err);
       setStatus('error', state.error);
       console.error(err);
     } finally {
