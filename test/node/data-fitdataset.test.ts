@@ -59,11 +59,16 @@ describe('fitDataset', () => {
     const wa = a.getWeights().map((t) => Array.from(t.dataSync()));
     const wb = b.getWeights().map((t) => Array.from(t.dataSync()));
     expect(wb).toEqual(wa);
-    // The per-epoch loss is the sample-weighted mean of the batch losses, as fit reports it.
-    for (let e = 0; e < 3; e++) {
-      expect(Math.abs((streamed.history.loss?.[e] as number) - (fitted.history.loss?.[e] as number))).toBeLessThan(
-        1e-6,
-      );
+    // The per-epoch loss and metrics are sample-weighted means over the batches, as fit reports them.
+    const metricKeys = Object.keys(fitted.history).filter((k) => k !== 'loss');
+    expect(metricKeys.length).toBeGreaterThan(0);
+    expect(Object.keys(streamed.history).sort()).toEqual(Object.keys(fitted.history).sort());
+    for (const key of ['loss', ...metricKeys]) {
+      for (let e = 0; e < 3; e++) {
+        expect(Math.abs((streamed.history[key]?.[e] as number) - (fitted.history[key]?.[e] as number))).toBeLessThan(
+          1e-6,
+        );
+      }
     }
     x.dispose();
     y.dispose();
@@ -94,7 +99,7 @@ describe('fitDataset', () => {
       },
     );
     expect(history.epoch).toEqual([0, 1, 2, 3]);
-    expect(Object.keys(history.history).sort()).toEqual(['loss', 'val_acc', 'val_loss'].sort());
+    expect(Object.keys(history.history).sort()).toEqual(['acc', 'loss', 'val_acc', 'val_loss'].sort());
     expect(seen.slice(0, 6)).toEqual(['e0', 'b0:10', 'b1:10', 'b2:10', 'b3:10', 'e1']);
     expect(wg.memory().numTensors).toBe(before); // every batch was disposed
 

@@ -12,6 +12,8 @@ import type { Dataset } from './dataset.js';
 /** The model methods fitDataset uses (a compiled Sequential or graph model). */
 export interface DatasetTrainable {
   trainOnBatch(x: Tensor, y: Tensor): number;
+  /** The batch's loss and metrics (wasmgrad models have it; used for the per-epoch metric logs). */
+  trainOnBatchLogs?(x: Tensor, y: Tensor): Logs;
   evaluate(x: Tensor, y: Tensor, args?: { batchSize?: number }): Logs;
   stopTraining: boolean;
 }
@@ -98,7 +100,7 @@ async function evaluateDataset(model: DatasetTrainable, data: Dataset<TrainingBa
 
 /**
  * Trains `model` on a dataset of `{xs, ys}` batches for `epochs` epochs and returns the History
- * (per-epoch `loss`, the sample-weighted mean of the batch losses, and `val_*` values). Callbacks
+ * (per-epoch `loss` and compiled metrics, sample-weighted means over the batches, and `val_*` values). Callbacks
  * get the same hooks as in fit; `model.stopTraining = true` ends training after the current batch.
  * A non-finite loss throws NonFiniteLossError unless a callback handles it (terminateOnNaN).
  */
@@ -153,6 +155,7 @@ export async function fitDataset(
       const it = shared ?? dataset.iterator();
       let lossSum = 0;
       let seen = 0;
+      const metricSums = new Map<string, number>();
       let b = 0;
       try {
         while (!model.stopTraining && (perEpoch === undefined || b < perEpoch)) {
@@ -167,7 +170,15 @@ export async function fitDataset(
           try {
             const [xs, ys] = unpack(r.value, b);
             rows = xs.shape[0] as number;
-            loss = model.trainOnBatch(xs, ys);
+            if (model.trainOnBatchLogs) {
+              const batchLogs = model.trainOnBatchLogs(xs, ys);
+              loss = batchLogs.loss as number;
+              for (const [k, v] of Object.entries(batchLogs)) {
+                if (k !== 'loss') metricSums.set(k, (metricSums.get(k) ?? 0) + v * rows);
+              }
+            } else {
+              loss = model.trainOnBatch(xs, ys);
+            }
           } catch (err) {
             const e = err as { name?: string; loss?: number };
             if (!(e?.name === 'NonFiniteLossError' && callbacks.stopsOnNonFiniteLoss)) throw err;
@@ -195,6 +206,7 @@ export async function fitDataset(
         throw new ValueError('fitDataset', `epoch ${epoch} got no batches: the dataset is empty`);
       }
       const logs: Logs = { loss: seen > 0 ? lossSum / seen : Number.NaN };
+      for (const [k, v] of metricSums) logs[k] = v / Math.max(seen, 1);
       if (val !== undefined && !model.stopTraining) {
         const v = Array.isArray(val) ? model.evaluate(val[0], val[1]) : await evaluateDataset(model, val, valLimit);
         for (const [k, x] of Object.entries(v)) logs[`val_${k}`] = x;

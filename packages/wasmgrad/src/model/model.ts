@@ -399,7 +399,15 @@ export abstract class LayersModel extends ModelBase {
 
   /** One gradient step on one batch (Keras `train_on_batch`); returns the batch loss. */
   trainOnBatch(x: ModelInputs, y: Tensor): number {
-    const { loss, optimizer, plan } = this.requireCompiled('trainOnBatch');
+    return this.trainOnBatchLogs(x, y).loss as number;
+  }
+
+  /**
+   * {@link trainOnBatch} returning the batch's loss and compiled metrics, measured on the forward
+   * pass before the update (Keras `train_on_batch(..., return_dict=True)`).
+   */
+  trainOnBatchLogs(x: ModelInputs, y: Tensor): Logs {
+    const { loss, optimizer, plan, metrics } = this.requireCompiled('trainOnBatch');
     const rt = this.runtime();
     const block = this.weightBlock();
     const data = prepareData(rt, 'trainOnBatch', x, y, this.inputShapes, this.outputShape, loss);
@@ -408,9 +416,30 @@ export abstract class LayersModel extends ModelBase {
       const ctx = this.context(rt, true, plan.fusesActivation, 0);
       ctx.step = this.step;
       const value = this.lossAndBackward(ctx, data.xs, data.target, data.n, -1, 0, mark);
+      const logs: Logs = { loss: value };
+      if (metrics.length > 0) {
+        const classes = this.outputShape[this.outputShape.length - 1] as number;
+        const perSample = prod(this.outputShape) / classes;
+        const sums = new Float64Array(1 + metrics.length);
+        const rows = data.n * perSample;
+        accumulateMetrics(
+          rt,
+          metrics,
+          sums,
+          this.lastOutput,
+          data.target,
+          data.sparse,
+          rows,
+          classes,
+          plan.fusesActivation,
+        );
+        metrics.forEach((m, i) => {
+          logs[m.key] = (sums[i + 1] as number) / rows;
+        });
+      }
       this.step++;
       optimizer.apply(rt, block.params, block.grads, block.trainableLength);
-      return value;
+      return logs;
     } finally {
       rt.allocator.arenaReset(mark);
       releasePrepared(rt, data);
