@@ -140,6 +140,8 @@ export function tunePanel(root: HTMLElement, host: TuneHost): TuneState {
   let study: wg.tune.Study | undefined;
   let started = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
+  /** performance.now() when each running trial started (its seconds cell counts up). */
+  const startedAt = new Map<number, number>();
 
   const setStatus = (status: TuneState['status'], detail = '') => {
     state.status = status;
@@ -175,7 +177,11 @@ export function tunePanel(root: HTMLElement, host: TuneHost): TuneState {
         return `<tr class="${cls}" data-trial="${r.trial}" data-state="${r.state}"><td>${r.trial}</td>${names
           .map((n) => `<td>${r.params[n] === undefined ? '' : fmt(r.params[n])}</td>`)
           .join('')}<td>${r.value === undefined ? '' : r.value.toFixed(4)}</td><td>${r.state}</td><td>${
-          r.seconds === undefined ? '' : r.seconds.toFixed(1)
+          r.seconds !== undefined
+            ? r.seconds.toFixed(1)
+            : startedAt.has(r.trial)
+              ? `${((performance.now() - (startedAt.get(r.trial) as number)) / 1000).toFixed(1)}…`
+              : ''
         }</td></tr>`;
       })
       .join('');
@@ -208,6 +214,7 @@ export function tunePanel(root: HTMLElement, host: TuneHost): TuneState {
     state.best = undefined;
     state.error = undefined;
     state.seconds = 0;
+    startedAt.clear();
     try {
       const maxTrials = num('tune-trials');
       const epochs = num('tune-epochs');
@@ -226,6 +233,7 @@ export function tunePanel(root: HTMLElement, host: TuneHost): TuneState {
       started = performance.now();
       timer = setInterval(() => {
         state.seconds = (performance.now() - started) / 1000;
+        if (state.rows.some((r) => r.state === 'running')) renderTable();
       }, 250);
       setStatus('running', `0/${maxTrials} trials`);
       // Trials call build in trial order, so the k-th call is trial k: shown as running until onTrial.
@@ -247,6 +255,7 @@ export function tunePanel(root: HTMLElement, host: TuneHost): TuneState {
           ],
         },
         build: (hp) => {
+          startedAt.set(building, performance.now());
           state.rows.push({ trial: building++, state: 'running', params: hp });
           renderTable();
           const model = host.buildModel(d, {
