@@ -56,6 +56,9 @@ describe('wasmgrad CLI (child process)', () => {
     const zero = cli(['train', '--batch-size', '0']);
     expect(zero.code).toBe(2);
     expect(zero.err).toContain('--batch-size must be an integer ≥ 1, got 0');
+    const threads = cli(['train', '--threads', '0']);
+    expect(threads.code).toBe(2);
+    expect(threads.err).toContain('--threads must be an integer ≥ 1, got 0');
     const typo = cli(['train', '--epoch', '2']);
     expect(typo.code).toBe(2);
     expect(typo.err).toContain('unknown flag --epoch');
@@ -77,11 +80,13 @@ describe('wasmgrad CLI (child process)', () => {
       '32',
       '--limit',
       '1000',
+      '--threads',
+      '1',
       '--out',
       run,
     ]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toContain(`data: IDX files in ${sample}`);
+    expect(r.out).toContain(`1 thread; data: IDX files in ${sample}`);
     // Not a terminal: plain progress lines, one summary per epoch.
     expect(r.out).toMatch(/epoch 1\/2 {2}\d+ samples\/s/);
     expect(r.out).toMatch(/epoch 2\/2 .*accuracy \d\.\d{4}/);

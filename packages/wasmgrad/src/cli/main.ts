@@ -14,7 +14,7 @@ import { loadModel, saveModel } from '../io/model-io.js';
 import type { LayersModel } from '../model/model.js';
 import { getOptimizer } from '../optimizers/optimizers.js';
 import { setSeed } from '../random.js';
-import { ready, runtime } from '../runtime/runtime.js';
+import { getThreads, ready, runtime, setThreads } from '../runtime/runtime.js';
 import { type FlagSpec, flagHelp, type Parsed, parseFlags, UsageError } from './args.js';
 import { buildModel, type CsvPreprocessing, type LoadedData, loadData } from './models.js';
 import { formatLogs, progressCallback } from './progress.js';
@@ -40,6 +40,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   optimizer: { kind: 'string', default: 'adam', help: 'sgd, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam' },
   'learning-rate': { kind: 'number', positive: true, help: "the optimizer's learning rate (default: its own)" },
   seed: { kind: 'number', minInt: 0, default: 1, help: 'seed of initialization, shuffling and dropout' },
+  threads: { kind: 'number', minInt: 1, help: 'kernel threads (default: up to 4 where shared memory allows)' },
   'validation-split': { kind: 'number', default: 0, help: 'fraction of the training data held out' },
   label: LABEL_FLAG,
   'test-split': { kind: 'number', default: 0.2, help: 'CSV: fraction of the rows held out for testing' },
@@ -119,6 +120,7 @@ async function train(argv: string[]): Promise<void> {
   }
   setSeed(flags.seed as number);
   await ready();
+  if (flags.threads !== undefined) await setThreads(flags.threads as number);
   const data = await loadData(flags.data as string, {
     flatten: false,
     label: flags.label as string | undefined,
@@ -128,7 +130,10 @@ async function train(argv: string[]): Promise<void> {
   });
   const model = buildModel(flags.model as string, data.inputShape, data.classes);
   matchInput(model, data);
-  say(`wasmgrad ${runtime().simd ? 'SIMD128' : 'scalar'} build; data: ${data.source}`);
+  const threads = getThreads();
+  say(
+    `wasmgrad ${runtime().simd ? 'SIMD128' : 'scalar'} build, ${threads} thread${threads === 1 ? '' : 's'}; data: ${data.source}`,
+  );
   const lr = flags['learning-rate'] as number | undefined;
   const optimizer = getOptimizer(flags.optimizer as never);
   if (lr !== undefined) optimizer.learningRate = lr;
