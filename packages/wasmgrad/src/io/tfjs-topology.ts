@@ -71,6 +71,51 @@ const normalization =
     },
   });
 
+/** Refuses a Keras option whose value wasmgrad cannot honour (`ok` lists the accepted values). */
+function only(c: Config, key: string, ok: unknown[], at: string, why: string): void {
+  const v = c[key];
+  if (v !== undefined && v !== null && !ok.includes(v)) {
+    throw new FormatError(at, `${key} ${JSON.stringify(v)} is not supported (${why})`);
+  }
+}
+
+/**
+ * SimpleRNN/LSTM/GRU: the options all three share. The weights keep Keras' layout (kernel
+ * [features, k·units], recurrent_kernel [units, k·units], bias; gates i,f,c,o and z,r,h), which is
+ * wasmgrad's. The gate activation defaults to tfjs' hard_sigmoid when the file does not name one.
+ */
+const recurrent =
+  (className: string, gated: boolean, extra: (c: Config, at: string) => Config = () => ({})): Translate =>
+  (c, at) => {
+    only(c, 'dropout', [0], at, 'input dropout must be 0');
+    only(c, 'recurrent_dropout', [0], at, 'recurrent dropout must be 0');
+    only(c, 'stateful', [false], at, 'stateful recurrent layers are not implemented');
+    only(c, 'time_major', [false], at, 'inputs must be [batch, time, features]');
+    return {
+      className,
+      config: {
+        ...pick(c, {
+          units: 'units',
+          activation: 'activation',
+          use_bias: 'useBias',
+          return_sequences: 'returnSequences',
+          return_state: 'returnState',
+          go_backwards: 'goBackwards',
+        }),
+        ...(gated ? { recurrentActivation: gateActivation(c.recurrent_activation ?? 'hard_sigmoid') } : {}),
+        kernelRegularizer: regularizer(c.kernel_regularizer, at),
+        recurrentRegularizer: regularizer(c.recurrent_regularizer, at),
+        biasRegularizer: regularizer(c.bias_regularizer, at),
+        ...extra(c, at),
+      },
+    };
+  };
+
+/** Keras' snake_case gate activation names → wasmgrad's. */
+function gateActivation(a: unknown): unknown {
+  return a === 'hard_sigmoid' ? 'hardSigmoid' : a;
+}
+
 /** Keras class name → translation into a wasmgrad layer. */
 const TRANSLATIONS: Record<string, Translate> = {
   Dense: (c, at) => ({
@@ -112,6 +157,26 @@ const TRANSLATIONS: Record<string, Translate> = {
     className: 'Activation',
     config: { activation: { name: 'leakyRelu', alpha: c.alpha ?? c.negative_slope ?? 0.3 } },
   }),
+  Embedding: (c, at) => {
+    only(c, 'mask_zero', [false], at, 'masking is not implemented; mask_zero must be false');
+    // tfjs allows input_length as a one-element list.
+    const raw = Array.isArray(c.input_length) && c.input_length.length === 1 ? c.input_length[0] : c.input_length;
+    const length = raw === null ? undefined : raw;
+    return {
+      className: 'Embedding',
+      config: {
+        ...pick(c, { input_dim: 'inputDim', output_dim: 'outputDim' }),
+        ...(length !== undefined ? { inputLength: length } : {}),
+        // Without batch_input_shape, input_length alone gives the model its input shape.
+        ...(length !== undefined && inputShapeOf(c, at) === undefined ? { inputShape: [length] } : {}),
+        embeddingsRegularizer: regularizer(c.embeddings_regularizer, at),
+      },
+    };
+  },
+  SimpleRNN: recurrent('SimpleRNN', false),
+  LSTM: recurrent('LSTM', true, (c) => pick(c, { unit_forget_bias: 'unitForgetBias' })),
+  // tfjs GRU has only reset_after false and does not write the key; Keras files name it.
+  GRU: recurrent('GRU', true, (c) => ({ resetAfter: c.reset_after ?? false })),
   Add: () => ({ className: 'Add', config: {} }),
   Subtract: () => ({ className: 'Subtract', config: {} }),
   Multiply: () => ({ className: 'Multiply', config: {} }),
