@@ -6,7 +6,9 @@
 import { WasmgradError } from '../errors.js';
 
 /** A command-line mistake: printed with the usage hint, exit code 2. */
-export class UsageError extends WasmgradError {}
+export class UsageError extends WasmgradError {
+  override readonly name: string = 'UsageError';
+}
 
 /** What a flag takes: a string, a number (checked), or nothing (a boolean switch). */
 export type FlagKind = 'string' | 'number' | 'boolean';

@@ -47,6 +47,7 @@ export interface FitArgs {
  * callback such as `wg.callbacks.terminateOnNaN()` fit stops cleanly instead of throwing.
  */
 export class NonFiniteLossError extends WasmgradError {
+  override readonly name: string = 'NonFiniteLossError';
   constructor(
     op: string,
     message: string,

@@ -9,7 +9,9 @@ import { fmtShape, ValueError } from '../errors.js';
 import type { Layer } from '../layers/layer.js';
 
 /** A malformed model graph: unknown references, cycles, duplicate names, disconnected outputs. */
-export class GraphError extends ValueError {}
+export class GraphError extends ValueError {
+  override readonly name: string = 'GraphError';
+}
 
 /** One call of a layer: the symbolic tensors it consumed and produced. */
 export interface GraphNode {

@@ -7,7 +7,7 @@
  * @module
  */
 import { ValueError, WasmgradError } from '../errors.js';
-import type { LayersModel } from '../model/model.js';
+import { type LayersModel, NonFiniteLossError } from '../model/model.js';
 import { SequentialBase } from '../model/sequential.js';
 import { setSeed } from '../random.js';
 import { tensor } from '../tensor/creation.js';
@@ -139,7 +139,8 @@ export async function search(args: SearchArgs): Promise<Study> {
     }
     return bestEpoch(values, direction) ?? Number.NaN;
   };
-  const diverged = (err: unknown) => err instanceof WasmgradError && err.name === 'NonFiniteLossError';
+  const diverged = (err: unknown) =>
+    err instanceof NonFiniteLossError || (err instanceof WasmgradError && err.name === 'NonFiniteLossError');
 
   const inWorker: Objective = async (hp, trial) => {
     const model = await makeModel(hp, trial);
