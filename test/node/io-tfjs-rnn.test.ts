@@ -155,6 +155,22 @@ describe('tfjs-layers import of recurrent models', () => {
     await expectSamePredictions(saved, m, [7, 3]);
   });
 
+  it('Keras-converted weight names with cell scopes (sequential/lstm/lstm_cell/kernel) are matched', async () => {
+    const m = tfl.sequential({
+      layers: [tfl.layers.lstm({ inputShape: [4, 2], units: 3, recurrentInitializer: 'glorotUniform' })],
+    });
+    await trainTfjs(m, [4, 2], 3);
+    const saved = await saveTfjs(m);
+    const group = (saved.modelJSON.weightsManifest as { weights: { name: string }[] }[])[0] as {
+      weights: { name: string }[];
+    };
+    for (const w of group.weights) {
+      const [layer, weight] = w.name.split('/');
+      w.name = `sequential/${layer}/lstm_cell/${weight}`;
+    }
+    await expectSamePredictions(saved, m, [4, 2]);
+  });
+
   it('simpleRNN (return_sequences) → simpleRNN (go_backwards, relu) → dense matches tfjs predictions', async () => {
     const m = tfl.sequential({
       layers: [

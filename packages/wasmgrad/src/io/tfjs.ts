@@ -138,7 +138,8 @@ export function unpackWeights(
 
 /**
  * tfjs names weights `<layer>/<weight>`, as wasmgrad does; Keras-converted files may add scopes in
- * front (`sequential/dense/kernel`): those are cut back to the segment naming a layer.
+ * front (`sequential/dense/kernel`): those are cut back to the segment naming a layer, and a
+ * recurrent cell's scope after it (`lstm/lstm_cell/kernel`) is dropped.
  */
 function renameToLayers(
   weights: Map<string, { shape: number[]; data: Float32Array }>,
@@ -149,7 +150,10 @@ function renameToLayers(
   for (const [name, w] of weights) {
     const parts = name.split('/');
     const at = parts.findIndex((p, i) => i < parts.length - 1 && layerNames.has(p));
-    const renamed = at > 0 ? parts.slice(at).join('/') : name;
+    let kept = at > 0 ? parts.slice(at) : parts;
+    // Keras recurrent layers scope their weights by cell: `lstm/lstm_cell/kernel` is `lstm/kernel`.
+    if (at >= 0 && kept.length === 3 && /cell(_\d+)?$/.test(kept[1] as string)) kept = [kept[0], kept[2]] as string[];
+    const renamed = kept.join('/');
     if (out.has(renamed)) throw new FormatError(file, `weights '${name}' and another both map to '${renamed}'`);
     out.set(renamed, w);
   }
