@@ -193,6 +193,21 @@ describe('tfjs-layers import of recurrent models', () => {
     await expectSamePredictions(await saveTfjs(m), m, [5, 3]);
   });
 
+  it('a functional model using lstm return_state (h and c concatenated) → dense matches tfjs predictions', async () => {
+    const input = tfl.input({ shape: [5, 3] });
+    const [, h, c] = tfl.layers
+      .lstm({ units: 4, returnSequences: true, returnState: true, recurrentInitializer: 'glorotUniform' })
+      .apply(input) as tfl.SymbolicTensor[];
+    const both = tfl.layers.concatenate().apply([h as tfl.SymbolicTensor, c as tfl.SymbolicTensor]);
+    const out = tfl.layers.dense({ units: 2, activation: 'softmax' }).apply(both) as tfl.SymbolicTensor;
+    const m = tfl.model({ inputs: input, outputs: out });
+    m.compile({ optimizer: tf.train.adam(0.05), loss: 'categoricalCrossentropy' });
+    const x = tf.tensor(inputs([8, 5, 3], 5), [8, 5, 3]);
+    await m.fit(x, tf.oneHot(tf.tensor1d([0, 1, 0, 1, 0, 1, 0, 1], 'int32'), 2), { epochs: 3, verbose: 0 });
+    const model = await expectSamePredictions(await saveTfjs(m), m, [5, 3]);
+    expect(model.layers.find((l) => l.className === 'LSTM')?.getConfig()).toMatchObject({ returnState: true });
+  });
+
   it('mask_zero, nonzero dropout and stateful layers are FormatErrors naming the option', async () => {
     const m = tfl.sequential({
       layers: [
