@@ -6,28 +6,11 @@
  * best-so-far chart is drawn, "Use best" writes the best parameters into the model form and Train
  * then reaches a comparable accuracy. A screenshot is saved to runs/playground-tune.png.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
-const app = join(root, 'packages/playground');
-const CHROMIUM = '/usr/bin/chromium';
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.gz': 'application/octet-stream',
-  '.svg': 'image/svg+xml',
-};
+import { openPlayground, type PlaygroundApp, root } from '../shared/playground-app.js';
 
 interface Row {
   trial: number;
@@ -50,32 +33,10 @@ interface PlaygroundState {
   error?: string;
 }
 
-function serve(dir: string): Promise<Server> {
-  const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    const file = join(dir, path.endsWith('/') ? `${path}index.html` : path);
-    try {
-      if (!file.startsWith(dir)) throw new Error('outside');
-      const body = await readFile(file);
-      res.writeHead(200, {
-        'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
-        'Cross-Origin-Opener-Policy': 'same-origin',
-        'Cross-Origin-Embedder-Policy': 'require-corp',
-      });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 describe('playground Tune panel (Vite build in headless Chromium)', () => {
-  let server: Server | undefined;
-  let browser: Browser | undefined;
+  let app: PlaygroundApp | undefined;
   let page: Page;
-  const log: string[] = [];
-  const pageLog = () => `\n--- browser console ---\n${log.join('\n')}`;
+  const pageLog = () => app?.pageLog() ?? '';
   const main = () => page.evaluate(() => (window as unknown as { playground: PlaygroundState }).playground);
   const tune = () => page.evaluate(() => (window as unknown as { playgroundTune: TuneState }).playgroundTune);
   const poll = async <S extends { status: string; error?: string }>(
@@ -96,25 +57,13 @@ describe('playground Tune panel (Vite build in headless Chromium)', () => {
   };
 
   beforeAll(async () => {
-    const out = mkdtempSync(join(tmpdir(), 'wasmgrad-playground-tune-'));
-    const build = spawnSync(join(app, 'node_modules/.bin/vite'), ['build', '--outDir', out, '--emptyOutDir'], {
-      cwd: app,
-      encoding: 'utf8',
-      timeout: 180_000,
-    });
-    if (build.status !== 0) throw new Error(`vite build failed:\n${build.stdout}\n${build.stderr}`);
-    server = await serve(out);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1500 } });
-    page.on('console', (m) => log.push(`[${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => log.push(`[pageerror] ${e.stack ?? e.message}`));
-    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    app = await openPlayground(1500);
+    page = app.page;
     await poll(main, 'page load', (s) => s.status === 'idle', 60_000);
   }, 300_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+    await app?.close();
   });
 
   it('searches XOR with 6 trials in 2 workers, highlights the best, and "Use best" fills the form', async () => {
