@@ -7,6 +7,7 @@
  * previous generation in place (reading falls back to `<path>.prev` when `<path>` is missing).
  */
 import { ValueError } from '../errors.js';
+import { type FileOps, nodeFileOps } from './files.js';
 import { idbList, idbLoad, idbRemove, idbSave } from './indexeddb.js';
 
 /** Somewhere to keep the latest checkpoint and the generation before it. */
@@ -42,32 +43,19 @@ export class MemoryCheckpointStore implements CheckpointStore {
   }
 }
 
-/** The file operations a file store uses; replaceable in tests to inject crashes. */
-export interface CheckpointFileOps {
-  mkdir(dir: string): Promise<void>;
-  /** Creates a new file with these bytes and flushes it to disk. */
-  write(path: string, bytes: Uint8Array): Promise<void>;
+/**
+ * The file operations a file store uses: those of atomic model saves (files.ts) plus reading;
+ * replaceable in tests to inject crashes.
+ */
+export interface CheckpointFileOps extends FileOps {
   /** The file's bytes, or undefined when it does not exist. */
   read(path: string): Promise<Uint8Array | undefined>;
   exists(path: string): Promise<boolean>;
-  rename(from: string, to: string): Promise<void>;
-  remove(path: string): Promise<void>;
-  /** Flushes a directory's entries (the renames); a no-op where unsupported. */
-  syncDir(dir: string): Promise<void>;
 }
 
-interface NodeFsHandle {
-  writeFile(b: Uint8Array): Promise<void>;
-  sync(): Promise<void>;
-  close(): Promise<void>;
-}
-interface NodeFs {
-  mkdir(p: string, o: { recursive: boolean }): Promise<unknown>;
-  open(p: string, flags: string): Promise<NodeFsHandle>;
+interface NodeReadFs {
   readFile(p: string): Promise<Uint8Array>;
   stat(p: string): Promise<unknown>;
-  rename(a: string, b: string): Promise<void>;
-  rm(p: string, o: { force: boolean }): Promise<void>;
 }
 
 const notFound = (err: unknown) => (err as { code?: string })?.code === 'ENOENT';
@@ -75,20 +63,9 @@ const notFound = (err: unknown) => (err as { code?: string })?.code === 'ENOENT'
 /** File operations through `node:fs/promises` (Node, and Deno's Node compatibility). */
 export async function nodeCheckpointFileOps(): Promise<CheckpointFileOps> {
   const fsName = 'node:fs/promises';
-  const fs = (await import(/* @vite-ignore */ fsName)) as NodeFs;
+  const fs = (await import(/* @vite-ignore */ fsName)) as NodeReadFs;
   return {
-    mkdir: async (dir) => {
-      await fs.mkdir(dir, { recursive: true });
-    },
-    write: async (path, bytes) => {
-      const handle = await fs.open(path, 'wx');
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    },
+    ...(await nodeFileOps()),
     read: async (path) => {
       try {
         const b = await fs.readFile(path);
@@ -106,18 +83,6 @@ export async function nodeCheckpointFileOps(): Promise<CheckpointFileOps> {
           throw err;
         },
       ),
-    rename: (from, to) => fs.rename(from, to),
-    remove: (path) => fs.rm(path, { force: true }),
-    syncDir: async (dir) => {
-      // Directories cannot be opened for fsync on Windows; durability there rests on the OS.
-      const handle = await fs.open(dir, 'r').catch(() => undefined);
-      if (!handle) return;
-      try {
-        await handle.sync().catch(() => undefined);
-      } finally {
-        await handle.close();
-      }
-    },
   };
 }
 
