@@ -71,9 +71,9 @@ function buildModel(d: Dataset, hp: TuneOverrides = {}): wg.Sequential {
   const image = d.shape.length === 3;
   if (image && $<HTMLInputElement>('cnn').checked) {
     layers.push(
-      wg.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', inputShape: d.shape }),
+      wg.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: d.shape }),
       wg.layers.maxPooling2d({ poolSize: 2 }),
-      wg.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
+      wg.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' }),
       wg.layers.maxPooling2d({ poolSize: 2 }),
       wg.layers.flatten(),
     );

@@ -49,13 +49,27 @@ export function buildModel(spec: string, inputShape: number[], classes: number):
     if (inputShape.length !== 3) {
       throw new UsageError('train', `--model cnn needs images; this data has samples of shape [${inputShape}]`);
     }
-    // The CNN of issue 5: conv16 3x3 → maxpool 2 → conv32 3x3 → maxpool 2 → dense.
+    // The CNN of issue 5 as its test and bench define it: conv16 3x3 → maxpool 2 → conv32 3x3 →
+    // maxpool 2 → dense, 'same' padding (0.86–0.87 test accuracy after one epoch).
     return sequential({
       name: 'cnn',
       layers: [
-        layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', inputShape, kernelInitializer: 'heUniform' }),
+        layers.conv2d({
+          filters: 16,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          inputShape,
+          kernelInitializer: 'heUniform',
+        }),
         layers.maxPooling2d({ poolSize: 2 }),
-        layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: 'heUniform' }),
+        layers.conv2d({
+          filters: 32,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: 'heUniform',
+        }),
         layers.maxPooling2d({ poolSize: 2 }),
         layers.flatten(),
         layers.dense({ units: classes, activation: 'softmax' }),
