@@ -15,6 +15,7 @@
  * The filter gradient is a sum over the whole batch and stays on one thread.
  * @module
  */
+import { convOutSize } from './kernels/conv.js';
 import type { RawKernels } from './kernels/signatures.js';
 import { type ThreadPool, WORK_GEMM, WORK_SCRATCH } from './threads.js';
 
@@ -56,10 +57,6 @@ function bound(i: number, parts: number, len: number, unit: number): number {
 function partsFor(pool: ThreadPool, macs: number, units: number): number {
   return Math.max(1, Math.min(pool.helpers + 1, units, Math.floor(macs / threadTuning.minPartMacs)));
 }
-
-/** Output size of a conv along one axis (NaN-free only for a valid geometry). */
-const outSide = (size: number, before: number, after: number, k: number, d: number, s: number) =>
-  Math.floor((size + before + after - ((k - 1) * d + 1)) / s) + 1;
 
 /** The raw kernels by {@link THREADED_KERNELS} index, for the calling thread's share of a job. */
 export function threadedFns(raw: RawKernels): ((...args: number[]) => unknown)[] {
@@ -181,8 +178,8 @@ export function installThreaded(target: RawKernels, raw: RawKernels, poolOf: () 
       number,
       number,
     ];
-    const oh = outSide(h, pt, pb, kh, dh, sh);
-    const ow = outSide(w, pl, pr, kw, dw, sw);
+    const oh = convOutSize(h, pt, pb, kh, dh, sh);
+    const ow = convOutSize(w, pl, pr, kw, dw, sw);
     if (!(oh > 0 && ow > 0 && sh > 0 && sw > 0 && dh > 0 && dw > 0 && kh > 0 && kw > 0)) return false;
     const parts = partsFor(pool, batch * oh * ow * oc * kh * kw * c, batch);
     if (parts < 2) return false;

@@ -145,7 +145,19 @@ export function axisGeometry(
       `the ${axis} filter span ${span} (size ${filter}, dilation ${dilation}) is larger than the padded input ${axis} ${size + before + after}`,
     );
   }
-  return { out: Math.floor((size + before + after - span) / stride) + 1, before, after };
+  return { out: convOutSize(size, before, after, filter, dilation, stride), before, after };
+}
+
+/** Output size of a convolution along one axis with explicit padding (valid geometry assumed). */
+export function convOutSize(
+  size: number,
+  before: number,
+  after: number,
+  filter: number,
+  dilation: number,
+  stride: number,
+): number {
+  return Math.floor((size + before + after - ((filter - 1) * dilation + 1)) / stride) + 1;
 }
 
 /**
