@@ -7,13 +7,17 @@ import {
   conv2dBackwardFilter,
   conv2dBackwardInput,
   conv2dForward,
+  conv2dForwardMaxPool2,
   conv2dGeometry,
+  conv2dMaxPool2Size,
+  conv2dMaxPool2WorkspaceLength,
   conv2dWorkspaceLength,
   depthwiseConv2dBackwardFilter,
   depthwiseConv2dBackwardInput,
   depthwiseConv2dForward,
   depthwiseConv2dGeometry,
 } from '../../packages/wasmgrad/src/runtime/kernels/conv.js';
+import { maxPool2dForward, pool2dGeometry } from '../../packages/wasmgrad/src/runtime/kernels/pool.js';
 import { createRuntime } from '../../packages/wasmgrad/src/runtime/runtime.js';
 import { nanBuf, put, randArray } from '../shared/buffers.js';
 import { assertClose, seededRandom } from '../shared/tolerance.js';
@@ -275,6 +279,63 @@ describe.each([
     const fd = (loss(eps) - loss(-eps)) / (2 * eps);
     const vjp = dot(vx, rt.read(pdx, nx)) + dot(vw, rt.read(pdw, nw));
     expect(Math.abs(vjp - fd)).toBeLessThan(1e-3 * Math.max(1, Math.abs(fd)));
+  });
+});
+
+describe('conv2d fused with 2×2 max pooling (inference)', () => {
+  // [x shape, filter shape, options]: the direct block kernel (1–3 channels, 3×3), the direct
+  // per-pixel kernel (other filters), Winograd, and image-by-image im2col + gemm.
+  const cases: [string, number[], number[], Conv2dOptions][] = [
+    ['1 channel, 3x3 same (the CNN first layer)', [3, 10, 12, 1], [3, 3, 1, 16], { padding: 'same' }],
+    ['3 channels, 3x3 valid, odd output', [2, 9, 8, 3], [3, 3, 3, 10], { padding: 'valid' }],
+    ['2 channels, 5x5 strided', [2, 13, 11, 2], [5, 5, 2, 6], { padding: 'same', strides: 2 }],
+    ['Winograd 16 → 32, same', [3, 14, 14, 16], [3, 3, 16, 32], { padding: 'same' }],
+    ['Winograd 5 → 7, valid, odd', [2, 9, 10, 5], [3, 3, 5, 7], { padding: 'valid' }],
+    ['im2col 4 → 9, dilated', [2, 11, 10, 4], [3, 3, 4, 9], { padding: 'same', dilations: 2 }],
+  ];
+  it.each(cases)('%s: bit-equal to conv2d then maxPool2d on the SIMD and scalar builds', async (_, xs, fs, opts) => {
+    for (const simd of [true, false]) {
+      const rt = await createRuntime({ simd });
+      const g = conv2dGeometry(xs, fs, opts);
+      const rand = seededRandom(7);
+      const x = randArray(
+        rand,
+        xs.reduce((a, b) => a * b, 1),
+      );
+      x[5] = Number.NaN;
+      const w = randArray(
+        rand,
+        fs.reduce((a, b) => a * b, 1),
+      );
+      const bias = randArray(rand, g.outChannels);
+      const [px, pw, pb] = [put(rt, x), put(rt, w), put(rt, bias)];
+      for (const act of ['linear', 'relu', 'relu6'] as const) {
+        const conv = nanBuf(rt, g.batch * g.outHeight * g.outWidth * g.outChannels);
+        conv2dForward(rt, g, px, pw, pb, conv, nanBuf(rt, conv2dWorkspaceLength(rt, g)), 'conv2d', act);
+        const pg = pool2dGeometry([g.batch, g.outHeight, g.outWidth, g.outChannels], { poolSize: 2 });
+        const n = conv2dMaxPool2Size(g);
+        const want = nanBuf(rt, n);
+        maxPool2dForward(rt, pg, conv, want, 0);
+        const got = nanBuf(rt, n + 1);
+        conv2dForwardMaxPool2(rt, g, px, pw, pb, got, nanBuf(rt, conv2dMaxPool2WorkspaceLength(rt, g)), 'conv2d', act);
+        const bits = (p: number, len: number) => Array.from(new Uint32Array(rt.memory.buffer, p, len));
+        expect(bits(got, n), `${simd ? 'simd' : 'scalar'} ${act}`).toEqual(bits(want, n));
+        expect(Number.isNaN(rt.read(got + 4 * n, 1)[0] as number)).toBe(true);
+      }
+    }
+  });
+
+  it('checks its buffers like conv2dForward', async () => {
+    const rt = await createRuntime();
+    const g = conv2dGeometry([1, 6, 6, 1], [3, 3, 1, 4], { padding: 'same' });
+    const x = put(rt, new Float32Array(36));
+    const w = put(rt, new Float32Array(36));
+    const work = nanBuf(rt, conv2dMaxPool2WorkspaceLength(rt, g));
+    expect(conv2dMaxPool2Size(g)).toBe(36);
+    expect(() => conv2dForwardMaxPool2(rt, g, x, w, 0, x, work)).toThrow(ValueError);
+    expect(() => conv2dForwardMaxPool2(rt, g, x, w, 0, nanBuf(rt, 36), work, 'c', 'tanh' as never)).toThrow(
+      /act must be/,
+    );
   });
 });
 

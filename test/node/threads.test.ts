@@ -172,6 +172,21 @@ describe('results are bitwise independent of the thread count', () => {
     );
   });
 
+  it.each(CONVS)('conv2d forward fused with 2×2 max pooling: %s', (_name, xShape, fShape, options) => {
+    const g = convK.conv2dGeometry(xShape, fShape, options);
+    const s = convK.convSizes(g);
+    sameBits(
+      `conv2dMaxPool2 ${_name}`,
+      [values(s.x, 14), values(s.filter, 15), values(fShape[3] as number, 16)],
+      convK.conv2dMaxPool2Size(g),
+      (rt, [x, f, bias], y) => {
+        const work = rt.allocF32(convK.conv2dMaxPool2WorkspaceLength(rt, g));
+        convK.conv2dForwardMaxPool2(rt, g, x as number, f as number, bias as number, y, work, 'conv2d', 'relu');
+        rt.allocator.release(work);
+      },
+    );
+  });
+
   it.each(CONVS.slice(1))('conv2d input gradient: %s', (_name, xShape, fShape, options) => {
     const g = convK.conv2dGeometry(xShape, fShape, options);
     const s = convK.convSizes(g);

@@ -136,7 +136,7 @@ impl Conv2dGeometry {
         } else if self.is_winograd() {
             (self.col_len() + GEMM_WORKSPACE_F32).max(winograd::workspace_len(self))
         } else {
-            self.col_len() + GEMM_WORKSPACE_F32
+            (self.col_len() + GEMM_WORKSPACE_F32).max(crate::conv_block3x3::workspace_len(self))
         }
     }
 }
@@ -186,7 +186,7 @@ unsafe fn forward_blocked(
         return;
     }
     if g.in_c > 0 && g.in_c < 4 && !g.is_pointwise() {
-        forward_few_channels(g, x, filter, bias, y, act);
+        forward_few_channels(g, x, filter, bias, y, act, work);
         return;
     }
     if patch == 0 {

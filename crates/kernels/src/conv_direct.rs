@@ -12,15 +12,19 @@
 //! activation (`crate::gemm::ACT_*`) applied in the store.
 
 use crate::conv::Conv2dGeometry;
+use crate::conv_block3x3 as block3x3;
 use crate::conv_winograd::activate;
+use crate::pool::{beats, max_value_step};
 use crate::simd::F32x4;
 
 /// y ← act(conv2d(x, filter) + bias) for `g.in_c < 4` (any other geometry works too, just
-/// slower than im2col + gemm). Same contract as [`crate::conv::conv2d_forward`], without
-/// workspace.
+/// slower than im2col + gemm). 3×3 stride-1 filters run in 2×2 blocks
+/// ([`crate::conv_block3x3`], `work` holding its workspace); other filters, and the pixels
+/// outside whole blocks, pixel by pixel.
 ///
 /// # Safety
-/// `g` valid; pointers as in [`crate::conv::conv2d_forward`].
+/// `g` valid; pointers as in [`crate::conv::conv2d_forward`], `work` holding
+/// [`crate::conv_block3x3::workspace_len`] writable values.
 pub unsafe fn forward_few_channels(
     g: &Conv2dGeometry,
     x: *const f32,
@@ -28,18 +32,17 @@ pub unsafe fn forward_few_channels(
     bias: *const f32,
     y: *mut f32,
     act: i32,
+    work: *mut f32,
 ) {
     let (oh, ow, oc) = (g.out_h(), g.out_w(), g.out_c);
-    // Output columns whose whole filter row lies inside the image: ox·sw ≥ pl and
-    // ox·sw − pl + (k_w − 1)·d_w < w.
-    let span_w = (g.k_w - 1) * g.dil_w + 1;
-    let inner_lo = (g.pad_left + g.stride_w - 1) / g.stride_w;
-    let inner_hi = if g.in_w + g.pad_left >= span_w {
-        (g.in_w + g.pad_left - span_w) / g.stride_w + 1
-    } else {
-        0
-    };
-    let inner_hi = inner_hi.min(ow);
+    if block3x3::applies(g) {
+        block3x3::forward_blocks(g, x, filter, bias, y, act, work, false, |n, oy, ox| {
+            let out = y.add(((n * oh + oy) * ow + ox) * oc);
+            pixels::<1>(g, x, filter, bias, out, Pixel { n, oy, ox }, true, act, Sink::Plain);
+        });
+        return;
+    }
+    let (inner_lo, inner_hi) = inner_columns(g);
     for n in 0..g.batch {
         for oy in 0..oh {
             let row = y.add((n * oh + oy) * ow * oc);
@@ -47,13 +50,88 @@ pub unsafe fn forward_few_channels(
             while ox < ow {
                 let at = Pixel { n, oy, ox };
                 if ox >= inner_lo && ox + 2 <= inner_hi {
-                    pixels::<2>(g, x, filter, bias, row.add(ox * oc), at, false, act);
+                    pixels::<2>(g, x, filter, bias, row.add(ox * oc), at, false, act, Sink::Plain);
                     ox += 2;
                 } else {
-                    pixels::<1>(g, x, filter, bias, row.add(ox * oc), at, true, act);
+                    pixels::<1>(g, x, filter, bias, row.add(ox * oc), at, true, act, Sink::Plain);
                     ox += 1;
                 }
             }
+        }
+    }
+}
+
+/// y ← 2×2/2 max pooling (`valid`) of act(conv2d(x, filter) + bias), y
+/// `[batch, out_h/2, out_w/2, out_c]`, for `g.in_c < 4`. Each window's four outputs are computed
+/// as [`forward_few_channels`] computes them and reduced in row-major order with max pooling's
+/// comparison (NaN wins), so the result is bit-equal to pooling that kernel's output.
+///
+/// # Safety
+/// As [`forward_few_channels`], with y holding `batch·(out_h/2)·(out_w/2)·out_c` values.
+pub unsafe fn forward_few_channels_maxpool2(
+    g: &Conv2dGeometry,
+    x: *const f32,
+    filter: *const f32,
+    bias: *const f32,
+    y: *mut f32,
+    act: i32,
+    work: *mut f32,
+) {
+    if block3x3::applies(g) {
+        block3x3::forward_blocks(g, x, filter, bias, y, act, work, true, |_, _, _| {});
+        return;
+    }
+    let (ph, pw, oc) = (g.out_h() / 2, g.out_w() / 2, g.out_c);
+    let (inner_lo, inner_hi) = inner_columns(g);
+    for n in 0..g.batch {
+        for py in 0..ph {
+            for px in 0..pw {
+                let yp = y.add(((n * ph + py) * pw + px) * oc);
+                for r in 0..2 {
+                    // The window's first row starts the maximum, the second continues it.
+                    let sink = if r == 0 { Sink::PoolFirst } else { Sink::PoolNext };
+                    let at = Pixel { n, oy: 2 * py + r, ox: 2 * px };
+                    if at.ox >= inner_lo && at.ox + 2 <= inner_hi {
+                        pixels::<2>(g, x, filter, bias, yp, at, false, act, sink);
+                    } else {
+                        pixels::<1>(g, x, filter, bias, yp, at, true, act, sink);
+                        let right = Pixel { ox: at.ox + 1, ..at };
+                        pixels::<1>(g, x, filter, bias, yp, right, true, act, Sink::PoolNext);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Output columns `lo .. hi` whose whole filter row lies inside the image: ox·sw ≥ pl and
+/// ox·sw − pl + (k_w − 1)·d_w < w.
+fn inner_columns(g: &Conv2dGeometry) -> (usize, usize) {
+    let span_w = (g.k_w - 1) * g.dil_w + 1;
+    let lo = (g.pad_left + g.stride_w - 1) / g.stride_w;
+    let hi = if g.in_w + g.pad_left >= span_w {
+        (g.in_w + g.pad_left - span_w) / g.stride_w + 1
+    } else {
+        0
+    };
+    (lo, hi.min(g.out_w()))
+}
+
+/// Where activated outputs go: each pixel to its own place, or (pooling) all of them into one
+/// maximum at `yp`, which the first pixels of a window start and later ones continue.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    Plain,
+    PoolFirst,
+    PoolNext,
+}
+
+impl Sink {
+    /// Puts one pixel's activated value `v` of one channel at `p`.
+    #[inline(always)]
+    unsafe fn put_one(self, p: *mut f32, v: f32) {
+        if self != Sink::PoolNext || beats(v, *p) {
+            *p = v;
         }
     }
 }
@@ -78,21 +156,24 @@ unsafe fn pixels<const P: usize>(
     at: Pixel,
     edge: bool,
     act: i32,
+    sink: Sink,
 ) {
     let oc = g.out_c;
+    // Pooling folds every pixel into the same output pixel.
+    let stride = if sink == Sink::Plain { oc } else { 0 };
     let mut j = 0;
     // Sixteen channels of two pixels is 8 accumulators + 4 filter vectors + 1 broadcast: the
     // most V8's ~15 vector registers hold without spilling.
     while j + 16 <= oc {
-        channels::<P, 4>(g, x, filter, bias, yp, at, edge, j, act);
+        channels::<P, 4>(g, x, filter, bias, yp, at, edge, j, act, sink);
         j += 16;
     }
     if j + 8 <= oc {
-        channels::<P, 2>(g, x, filter, bias, yp, at, edge, j, act);
+        channels::<P, 2>(g, x, filter, bias, yp, at, edge, j, act, sink);
         j += 8;
     }
     if j + 4 <= oc {
-        channels::<P, 1>(g, x, filter, bias, yp, at, edge, j, act);
+        channels::<P, 1>(g, x, filter, bias, yp, at, edge, j, act, sink);
         j += 4;
     }
     while j < oc {
@@ -103,7 +184,10 @@ unsafe fn pixels<const P: usize>(
                     acc += *xp.add(ci) * *filter.add((tap * g.in_c + ci) * oc + j);
                 }
             });
-            *yp.add(p * oc + j) = activate(F32x4::splat(acc), act).lanes()[0];
+            let v = activate(F32x4::splat(acc), act).lanes()[0];
+            // Only the first pixel starts a window's maximum.
+            let s = if sink == Sink::PoolFirst && p > 0 { Sink::PoolNext } else { sink };
+            s.put_one(yp.add(p * stride + j), v);
         }
         j += 1;
     }
@@ -122,6 +206,7 @@ unsafe fn channels<const P: usize, const V: usize>(
     edge: bool,
     j: usize,
     act: i32,
+    sink: Sink,
 ) {
     let (c, oc) = (g.in_c, g.out_c);
     let mut acc = [[F32x4::zero(); V]; P];
@@ -148,9 +233,23 @@ unsafe fn channels<const P: usize, const V: usize>(
             }
         }
     });
-    for (p, a) in acc.iter().enumerate() {
-        for (v, lane) in a.iter().enumerate() {
-            activate(*lane, act).store(yp.add(p * oc + j + 4 * v));
+    for v in 0..V {
+        let out = yp.add(j + 4 * v);
+        if sink == Sink::Plain {
+            for (p, a) in acc.iter().enumerate() {
+                activate(a[v], act).store(out.add(p * oc));
+            }
+        } else {
+            let first = activate(acc[0][v], act);
+            let mut best = if sink == Sink::PoolFirst {
+                first
+            } else {
+                max_value_step(F32x4::load(out), first)
+            };
+            for a in &acc[1..] {
+                best = max_value_step(best, activate(a[v], act));
+            }
+            best.store(out);
         }
     }
 }

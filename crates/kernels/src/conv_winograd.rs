@@ -21,6 +21,7 @@
 
 use crate::conv::Conv2dGeometry;
 use crate::gemm::{ACT_RELU, ACT_RELU6};
+use crate::pool::max_value_step;
 use crate::simd::F32x4;
 
 /// Tiles per group (rows of the register tile).
@@ -37,10 +38,73 @@ fn round_up(v: usize, to: usize) -> usize {
     (v + to - 1) / to * to
 }
 
-/// Workspace in f32 values: U, V and M (see the module documentation).
+/// Largest zero-padded image copy, in f32 values (256 KiB: a ring of four stays in L2).
+const PADDED_IMAGE_MAX: usize = 1 << 16;
+
+/// Sides and size of the zero-padded copy of one image that every tile window of `g` lies in
+/// (rows from −pad_top, columns from −pad_left, channels rounded up to 4), or None when larger
+/// than [`PADDED_IMAGE_MAX`] (tiles then read the image itself, clipping at its edges).
+fn padded_image(g: &Conv2dGeometry) -> Option<(usize, usize, usize)> {
+    let rows = 2 * ((g.out_h() + 1) / 2) + 2;
+    let cols = 2 * ((g.out_w() + 1) / 2) + 2;
+    let len = rows.checked_mul(cols)?.checked_mul(round_up(g.in_c, 4))?;
+    if len <= PADDED_IMAGE_MAX {
+        Some((rows, cols, len))
+    } else {
+        None
+    }
+}
+
+/// Workspace in f32 values: U, V and M (see the module documentation), then a ring of
+/// [`TILES`] padded images when [`padded_image`] allows them.
 pub fn workspace_len(g: &Conv2dGeometry) -> usize {
     let (c4, o8) = (round_up(g.in_c, 4), round_up(g.out_c, 8));
-    POS * c4 * o8 + POS * TILES * c4 + POS * TILES * o8
+    let ring = padded_image(g).map_or(0, |(_, _, len)| TILES * len);
+    POS * c4 * o8 + POS * TILES * c4 + POS * TILES * o8 + ring
+}
+
+/// A ring of zero-padded image copies: a group of tiles spans at most [`TILES`] images, so the
+/// images of the current group all have a slot. Borders are zeroed once; each image copies only
+/// its interior in.
+struct Ring {
+    base: *mut f32,
+    rows: usize,
+    cols: usize,
+    len: usize,
+    held: [usize; TILES],
+}
+
+impl Ring {
+    unsafe fn new(g: &Conv2dGeometry, base: *mut f32) -> Option<Ring> {
+        let (rows, cols, len) = padded_image(g)?;
+        crate::conv::fill(base, TILES * len, 0.0);
+        Some(Ring { base, rows, cols, len, held: [usize::MAX; TILES] })
+    }
+
+    /// The padded copy of image n (copied in on first use).
+    unsafe fn image(&mut self, g: &Conv2dGeometry, x: *const f32, n: usize) -> *const f32 {
+        let slot = n % TILES;
+        let dst = self.base.add(slot * self.len);
+        if self.held[slot] != n {
+            self.held[slot] = n;
+            let (h, w, c, c4) = (g.in_h, g.in_w, g.in_c, round_up(g.in_c, 4));
+            let image = x.add(n * h * w * c);
+            let copy_rows = h.min(self.rows - g.pad_top);
+            let copy_cols = w.min(self.cols - g.pad_left);
+            for iy in 0..copy_rows {
+                let to = dst.add(((iy + g.pad_top) * self.cols + g.pad_left) * c4);
+                let from = image.add(iy * w * c);
+                if c == c4 {
+                    crate::conv::copy(from, to, copy_cols * c);
+                } else {
+                    for ix in 0..copy_cols {
+                        crate::conv::copy(from.add(ix * c), to.add(ix * c4), c);
+                    }
+                }
+            }
+        }
+        dst
+    }
 }
 
 /// y ← act(conv2d(x, filter) + bias) for a geometry where [`applies`] holds; `act` is one of the
@@ -59,13 +123,53 @@ pub unsafe fn conv2d_forward_winograd(
     act: i32,
     work: *mut f32,
 ) {
+    forward(g, x, filter, bias, y, act, work, false)
+}
+
+/// The forward pass followed by a 2×2 max pooling with stride 2 (`valid`: the last output row
+/// or column is dropped when out_h or out_w is odd), y `[batch, out_h/2, out_w/2, out_c]`. A
+/// Winograd tile is exactly one pooling window, so each tile's four outputs are activated and
+/// reduced to their maximum in its output transform, bit-equal to pooling the stored outputs
+/// (the same values, compared in the same order), and tiles under no window are skipped.
+///
+/// # Safety
+/// As [`conv2d_forward_winograd`], with y holding `batch·(out_h/2)·(out_w/2)·out_c` values.
+pub unsafe fn conv2d_forward_winograd_maxpool2(
+    g: &Conv2dGeometry,
+    x: *const f32,
+    filter: *const f32,
+    bias: *const f32,
+    y: *mut f32,
+    act: i32,
+    work: *mut f32,
+) {
+    forward(g, x, filter, bias, y, act, work, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn forward(
+    g: &Conv2dGeometry,
+    x: *const f32,
+    filter: *const f32,
+    bias: *const f32,
+    y: *mut f32,
+    act: i32,
+    work: *mut f32,
+    pooled: bool,
+) {
     let (c4, o8) = (round_up(g.in_c, 4), round_up(g.out_c, 8));
     let u = work;
     let v = u.add(POS * c4 * o8);
     let m = v.add(POS * TILES * c4);
+    let mut ring = Ring::new(g, m.add(POS * TILES * o8));
     transform_filter(g, filter, u, c4, o8);
     let shape = Shape { oh: g.out_h(), ow: g.out_w(), o8 };
-    let (th, tw) = ((shape.oh + 1) / 2, (shape.ow + 1) / 2);
+    // Pooled, only the tiles under a whole window: exactly (out/2) per side.
+    let (th, tw) = if pooled {
+        (shape.oh / 2, shape.ow / 2)
+    } else {
+        ((shape.oh + 1) / 2, (shape.ow + 1) / 2)
+    };
     let total = g.batch * th * tw;
     // Tiles are walked in order (image, tile row, tile column) without dividing.
     let mut next = Tile { n: 0, ty: 0, tx: 0 };
@@ -82,11 +186,22 @@ pub unsafe fn conv2d_forward_winograd(
             }
         }
         for (i, t) in tiles.iter().enumerate() {
-            transform_input(g, x, *t, v.add(i * c4), c4);
+            match ring.as_mut() {
+                Some(r) => {
+                    let image = r.image(g, x, t.n);
+                    let at = image.add((2 * t.ty * r.cols + 2 * t.tx) * c4);
+                    transform_window(at, r.cols * c4, c4, v.add(i * c4), c4);
+                }
+                None => transform_input(g, x, *t, v.add(i * c4), c4),
+            }
         }
         multiply(u, v, m, c4, o8);
         for (i, t) in tiles.iter().take(count).enumerate() {
-            transform_output(g, &shape, m.add(i * o8), *t, bias, y, act);
+            if pooled {
+                transform_output_pooled(g, (th, tw), o8, m.add(i * o8), *t, bias, y, act);
+            } else {
+                transform_output(g, &shape, m.add(i * o8), *t, bias, y, act);
+            }
         }
         t0 += count;
     }
@@ -173,16 +288,8 @@ unsafe fn transform_input(g: &Conv2dGeometry, x: *const f32, t: Tile, v: *mut f3
     let image = x.add(t.n * h * w * c);
     let inside = top < h && top.wrapping_add(3) < h && left < w && left.wrapping_add(3) < w;
     if inside && c == c4 {
-        // The bulk: the whole window inside the image and whole channel vectors, so every
-        // load is a plain vector load at a constant offset.
-        let base = image.add((top * w + left) * c);
-        let row = w * c;
-        let mut ch = 0;
-        while ch < c4 {
-            let p = base.add(ch);
-            transform_input_vectors(|r, q| F32x4::load(p.add(r * row + q * c)), v.add(ch), c4);
-            ch += 4;
-        }
+        // The bulk: the whole window inside the image and whole channel vectors.
+        transform_window(image.add((top * w + left) * c), w * c, c, v, c4);
         return;
     }
     let row_in = |r: usize| top.wrapping_add(r) < h;
@@ -194,6 +301,9 @@ unsafe fn transform_input(g: &Conv2dGeometry, x: *const f32, t: Tile, v: *mut f3
                 return F32x4::zero();
             }
             let p = image.add((top.wrapping_add(r) * w + left.wrapping_add(q)) * c + ch);
+            if ch + 4 <= c {
+                return F32x4::load(p);
+            }
             let mut l = [0.0f32; 4];
             for (k, lane) in l.iter_mut().enumerate().take(c.saturating_sub(ch).min(4)) {
                 *lane = *p.add(k);
@@ -205,26 +315,49 @@ unsafe fn transform_input(g: &Conv2dGeometry, x: *const f32, t: Tile, v: *mut f3
     }
 }
 
+/// V for a 4×4 window wholly in memory: pixel (r, q) at `base + r·row + q·pixel`, whole
+/// vectors of `c4` channels, so every load is a plain vector load at a constant offset.
+#[inline(always)]
+unsafe fn transform_window(base: *const f32, row: usize, pixel: usize, v: *mut f32, c4: usize) {
+    let mut ch = 0;
+    while ch < c4 {
+        let p = base.add(ch);
+        transform_input_vectors(|r, q| F32x4::load(p.add(r * row + q * pixel)), v.add(ch), c4);
+        ch += 4;
+    }
+}
+
 /// Bᵀ d B for one vector of channels, d\[r\]\[q\] = `load(r, q)`, stored at `v` + position·TILES·c4.
 #[inline(always)]
 unsafe fn transform_input_vectors(load: impl Fn(usize, usize) -> F32x4, v: *mut f32, c4: usize) {
     let pos_stride = TILES * c4;
-    // Columns first: s[r][q] = (Bᵀ d)[r][q], one input column at a time.
-    let mut s = [[F32x4::zero(); 4]; 4];
-    for q in 0..4 {
-        let (d0, d1, d2, d3) = (load(0, q), load(1, q), load(2, q), load(3, q));
-        s[0][q] = d0.sub(d2);
-        s[1][q] = d1.add(d2);
-        s[2][q] = d2.sub(d1);
-        s[3][q] = d1.sub(d3);
-    }
-    // Then rows: V[r][·] = s[r]·B.
-    for (r, row) in s.iter().enumerate() {
+    // s = Bᵀ d (column by column), then V[r][·] = s[r]·B. Rows of s are produced in pairs that
+    // share their loads (1 and 2, then 0, then 3), so that at most two rows are live: sixteen
+    // live vectors would not fit V8's register file.
+    let put = |r: usize, row: [F32x4; 4]| {
         let out = [row[0].sub(row[2]), row[1].add(row[2]), row[2].sub(row[1]), row[1].sub(row[3])];
         for (q, val) in out.iter().enumerate() {
             val.store(v.add((r * 4 + q) * pos_stride));
         }
+    };
+    let (mut s1, mut s2) = ([F32x4::zero(); 4], [F32x4::zero(); 4]);
+    for q in 0..4 {
+        let (d1, d2) = (load(1, q), load(2, q));
+        s1[q] = d1.add(d2);
+        s2[q] = d2.sub(d1);
     }
+    put(1, s1);
+    put(2, s2);
+    let mut s0 = [F32x4::zero(); 4];
+    for (q, lane) in s0.iter_mut().enumerate() {
+        *lane = load(0, q).sub(load(2, q));
+    }
+    put(0, s0);
+    let mut s3 = [F32x4::zero(); 4];
+    for (q, lane) in s3.iter_mut().enumerate() {
+        *lane = load(1, q).sub(load(3, q));
+    }
+    put(3, s3);
 }
 
 /// M[pos][tile][o] ← Σ_c V[pos][tile][c] · U[pos][c][o] for the four tiles of a group: per
@@ -283,17 +416,7 @@ unsafe fn transform_output(
     while o < oc {
         let mp = m.add(o);
         let tile = transform_output_vector(|pos| F32x4::load(mp.add(pos * pos_stride)));
-        let b = if bias.is_null() {
-            F32x4::zero()
-        } else if o + 4 <= oc {
-            F32x4::load(bias.add(o))
-        } else {
-            let mut l = [0.0f32; 4];
-            for (k, lane) in l.iter_mut().enumerate().take(oc - o) {
-                *lane = *bias.add(o + k);
-            }
-            F32x4::new(l[0], l[1], l[2], l[3])
-        };
+        let b = bias_vector(bias, o, oc);
         if whole {
             for (i, val) in tile.iter().enumerate() {
                 let p = out.add(((i >> 1) * ow + (i & 1)) * oc + o);
@@ -306,17 +429,70 @@ unsafe fn transform_output(
                     continue;
                 }
                 let p = out.add((r * ow + q) * oc + o);
-                let val = activate(val.add(b), act);
-                if o + 4 <= oc {
-                    val.store(p);
-                } else {
-                    for (k, lane) in val.lanes().iter().enumerate().take(oc - o) {
-                        *p.add(k) = *lane;
-                    }
-                }
+                store_lanes(activate(val.add(b), act), p, oc - o);
             }
         }
         o += 4;
+    }
+}
+
+/// The pooled output of a tile: the maximum of its four activated outputs, taken in row-major
+/// order with max pooling's comparison (NaN wins), stored at pixel (ty, tx) of the
+/// `pooled.0 × pooled.1` output image. `m` points at the tile's row of M.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn transform_output_pooled(
+    g: &Conv2dGeometry,
+    pooled: (usize, usize),
+    o8: usize,
+    m: *const f32,
+    t: Tile,
+    bias: *const f32,
+    y: *mut f32,
+    act: i32,
+) {
+    let oc = g.out_c;
+    let pos_stride = TILES * o8;
+    let out = y.add(((t.n * pooled.0 + t.ty) * pooled.1 + t.tx) * oc);
+    let mut o = 0;
+    while o < oc {
+        let mp = m.add(o);
+        let tile = transform_output_vector(|pos| F32x4::load(mp.add(pos * pos_stride)));
+        let b = bias_vector(bias, o, oc);
+        let mut best = activate(tile[0].add(b), act);
+        for val in &tile[1..] {
+            best = max_value_step(best, activate(val.add(b), act));
+        }
+        store_lanes(best, out.add(o), oc - o);
+        o += 4;
+    }
+}
+
+/// Bias of channels o .. o + 4 (zero past `oc`, or everywhere for a null bias).
+#[inline(always)]
+unsafe fn bias_vector(bias: *const f32, o: usize, oc: usize) -> F32x4 {
+    if bias.is_null() {
+        F32x4::zero()
+    } else if o + 4 <= oc {
+        F32x4::load(bias.add(o))
+    } else {
+        let mut l = [0.0f32; 4];
+        for (k, lane) in l.iter_mut().enumerate().take(oc - o) {
+            *lane = *bias.add(o + k);
+        }
+        F32x4::new(l[0], l[1], l[2], l[3])
+    }
+}
+
+/// Stores the first `count` lanes of `v` (all four when count ≥ 4) at `p`.
+#[inline(always)]
+unsafe fn store_lanes(v: F32x4, p: *mut f32, count: usize) {
+    if count >= 4 {
+        v.store(p);
+    } else {
+        for (k, lane) in v.lanes().iter().enumerate().take(count) {
+            *p.add(k) = *lane;
+        }
     }
 }
 

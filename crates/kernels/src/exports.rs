@@ -635,6 +635,58 @@ pub unsafe extern "C" fn f32_conv2d_forward(
     crate::conv::conv2d_forward(&g, x, filter, bias, y, act, work)
 }
 
+/// Workspace (f32 values) of [`f32_conv2d_forward_maxpool2`].
+#[no_mangle]
+pub extern "C" fn f32_conv2d_maxpool2_workspace_len(
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    kh: usize,
+    kw: usize,
+    oc: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    pt: usize,
+    pl: usize,
+    pb: usize,
+    pr: usize,
+) -> usize {
+    let g = conv_geometry([n, h, w, c, kh, kw, oc, sh, sw, dh, dw, pt, pl, pb, pr]);
+    crate::conv_maxpool::workspace_len(&g)
+}
+
+/// y ← 2×2/2 max pooling of act(conv2d(x, filter) + bias), for inference.
+#[no_mangle]
+pub unsafe extern "C" fn f32_conv2d_forward_maxpool2(
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    kh: usize,
+    kw: usize,
+    oc: usize,
+    sh: usize,
+    sw: usize,
+    dh: usize,
+    dw: usize,
+    pt: usize,
+    pl: usize,
+    pb: usize,
+    pr: usize,
+    x: *const f32,
+    filter: *const f32,
+    bias: *const f32,
+    y: *mut f32,
+    act: i32,
+    work: *mut f32,
+) {
+    let g = conv_geometry([n, h, w, c, kh, kw, oc, sh, sw, dh, dw, pt, pl, pb, pr]);
+    crate::conv_maxpool::conv2d_forward_maxpool2(&g, x, filter, bias, y, act, work)
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn f32_conv2d_backward_input(
     n: usize,

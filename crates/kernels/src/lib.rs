@@ -8,9 +8,11 @@
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 pub mod conv;
+pub mod conv_block3x3;
 pub mod conv_depthwise;
 pub mod conv_direct;
 pub mod conv_im2col;
+pub mod conv_maxpool;
 pub mod conv_winograd;
 pub mod elementwise;
 pub mod elementwise_binary;

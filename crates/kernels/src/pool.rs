@@ -132,11 +132,12 @@ mod lanes {
     }
 }
 
-use lanes::{max_step, max_value_step, I32x4};
+pub(crate) use lanes::max_value_step;
+use lanes::{max_step, I32x4};
 
 /// The comparison of [`max_step`] for one value.
 #[inline(always)]
-fn beats(v: f32, best: f32) -> bool {
+pub(crate) fn beats(v: f32, best: f32) -> bool {
     v > best || (v.is_nan() && !best.is_nan())
 }
 

@@ -8,7 +8,8 @@
  *   m ≥ n, else into column bands (multiples of the 8-column tile); the blocked gemm's per-element
  *   arithmetic depends only on k, never on m, n or where a band starts.
  * - gemm_batched: items split between threads (one item: as gemm).
- * - conv2d forward: images split between threads (each output pixel depends on its image only).
+ * - conv2d forward (also fused with 2×2 max pooling): images split between threads (each output
+ *   pixel depends on its image only).
  * - conv2d input gradient: images split, for the pixel-major column layout (≥ 4 input channels or
  *   1×1) where col2im adds each input cell's terms in pixel order whatever the block boundaries.
  *
@@ -26,12 +27,14 @@ export const THREADED_KERNELS = [
   'f32_gemm_batched',
   'f32_conv2d_forward',
   'f32_conv2d_backward_input',
+  'f32_conv2d_forward_maxpool2',
 ] as const;
 const FN_GEMM = 0;
 const FN_GEMM_BIAS_ACT = 1;
 const FN_GEMM_BATCHED = 2;
 const FN_CONV_FORWARD = 3;
 const FN_CONV_BACKWARD_INPUT = 4;
+const FN_CONV_FORWARD_MAXPOOL2 = 5;
 
 /**
  * Tuning: a part must carry at least `minPartMacs` multiply-adds, or handing it to a helper costs
@@ -74,7 +77,14 @@ export function installThreaded(target: RawKernels, raw: RawKernels, poolOf: () 
     return p?.open && p.canBlock && p.helpers > 0 ? p : undefined;
   };
   const part: number[] = [];
-  const [gemmRaw, biasRaw, batchedRaw, forwardRaw, backInputRaw] = threadedFns(raw) as [Fn, Fn, Fn, Fn, Fn];
+  const [gemmRaw, biasRaw, batchedRaw, forwardRaw, backInputRaw, pooledRaw] = threadedFns(raw) as [
+    Fn,
+    Fn,
+    Fn,
+    Fn,
+    Fn,
+    Fn,
+  ];
 
   /** Splits one C ← f(A·B) call of f32_gemm (FN_GEMM) or f32_gemm_bias_act into bands of C. */
   const splitGemm = (fn: number, call: number[], op: string): void => {
@@ -147,17 +157,20 @@ export function installThreaded(target: RawKernels, raw: RawKernels, poolOf: () 
     pool.run(parts, call[18] as number, 'gemmBatched');
   }) as RawKernels['f32_gemm_batched'];
 
-  const wsLen = raw.f32_conv2d_workspace_len as unknown as (...g: number[]) => number;
+  const convWsLen = raw.f32_conv2d_workspace_len as unknown as (...g: number[]) => number;
+  const pooledWsLen = raw.f32_conv2d_maxpool2_workspace_len as unknown as (...g: number[]) => number;
   /**
-   * Splits a conv call (15 geometry values first) over images; `perImage` maps argument indices
-   * of per-image pointers to their f32 values per image (input side `in`, output side `out`).
+   * Splits a conv call (15 geometry values first) over images; `pointers` maps argument indices
+   * of per-image pointers to their side: input `in`, conv output `out`, or 2×2-pooled conv
+   * output `pooled`. `wsLen` gives the kernel's workspace for a geometry.
    */
   const splitConv = (
     fn: number,
     call: number[],
-    pointers: readonly [number, 'in' | 'out'][],
+    pointers: readonly [number, 'in' | 'out' | 'pooled'][],
     workIdx: number,
     op: string,
+    wsLen: (...g: number[]) => number = convWsLen,
   ) => {
     const pool = usable();
     if (!pool) return false;
@@ -192,7 +205,7 @@ export function installThreaded(target: RawKernels, raw: RawKernels, poolOf: () 
     // calling thread may run any part.
     if (need > wsLen(...geometry(batch))) return false;
     pool.ensureScratch(4 * Math.max(1, need));
-    const per = { in: h * w * c, out: oh * ow * oc };
+    const per = { in: h * w * c, out: oh * ow * oc, pooled: Math.floor(oh / 2) * Math.floor(ow / 2) * oc };
     for (let i = 0; i < parts; i++) {
       const lo = bound(i, parts, batch, 1);
       part.length = 0;
@@ -221,6 +234,15 @@ export function installThreaded(target: RawKernels, raw: RawKernels, poolOf: () 
     )
       forwardRaw(...call);
   }) as RawKernels['f32_conv2d_forward'];
+
+  kernels.f32_conv2d_forward_maxpool2 = ((...call: number[]) => {
+    // As the plain forward, with y (18) the pooled output.
+    const pointers: [number, 'in' | 'pooled'][] = [
+      [15, 'in'],
+      [18, 'pooled'],
+    ];
+    if (!splitConv(FN_CONV_FORWARD_MAXPOOL2, call, pointers, 20, 'conv2dMaxPool2', pooledWsLen)) pooledRaw(...call);
+  }) as RawKernels['f32_conv2d_forward_maxpool2'];
 
   kernels.f32_conv2d_backward_input = ((...call: number[]) => {
     const [, , , c, kh, kw, , sh, sw, , , pt, pl, pb, pr] = call as number[];

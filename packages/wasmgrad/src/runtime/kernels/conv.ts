@@ -9,6 +9,8 @@ const DEPTHWISE = ['n', 'h', 'w', 'c', 'kh', 'kw', 'mult', 'sh', 'sw', 'dh', 'dw
 export const CONV_SIGNATURES = {
   f32_conv2d_workspace_len: [...GEOMETRY],
   f32_conv2d_forward: [...GEOMETRY, 'x', 'filter', 'bias', 'y', 'act', 'work'],
+  f32_conv2d_maxpool2_workspace_len: [...GEOMETRY],
+  f32_conv2d_forward_maxpool2: [...GEOMETRY, 'x', 'filter', 'bias', 'y', 'act', 'work'],
   f32_conv2d_backward_input: [...GEOMETRY, 'dy', 'filter', 'dx', 'work'],
   f32_conv2d_backward_filter: [...GEOMETRY, 'x', 'dy', 'dfilter', 'work'],
   f32_conv2d_backward_bias: ['dy', 'rows', 'oc', 'dbias'],
@@ -335,6 +337,14 @@ export function conv2dWorkspaceLength(rt: Runtime, g: Conv2dGeometry): number {
   );
 }
 
+/** The kernel code of a conv epilogue activation; ValueError for any other. */
+function activationCode(op: string, act: GemmActivation): number {
+  const code = Object.hasOwn(GEMM_ACTIVATIONS, act) ? GEMM_ACTIVATIONS[act] : undefined;
+  if (code === undefined)
+    throw new ValueError(op, `act must be 'linear', 'relu' or 'relu6', got ${JSON.stringify(act)}`);
+  return code;
+}
+
 /**
  * y ← act(conv2d(x, filter) + bias) (bias pointer 0 for none; `act` 'linear' (default), 'relu'
  * or 'relu6', applied in the kernel's store). `work` holds conv2dWorkspaceLength values.
@@ -361,10 +371,54 @@ export function conv2dForward(
     ['work', work, conv2dWorkspaceLength(rt, g)],
   ]);
   if (s.y === 0) return;
-  const code = Object.hasOwn(GEMM_ACTIVATIONS, act) ? GEMM_ACTIVATIONS[act] : undefined;
-  if (code === undefined)
-    throw new ValueError(op, `act must be 'linear', 'relu' or 'relu6', got ${JSON.stringify(act)}`);
+  const code = activationCode(op, act);
   rt.kernels.f32_conv2d_forward(...(args(g, g.outChannels) as Fifteen), x, filter, bias, y, code, work);
+}
+
+/** f32 values of workspace {@link conv2dForwardMaxPool2} needs for `g`. */
+export function conv2dMaxPool2WorkspaceLength(rt: Runtime, g: Conv2dGeometry): number {
+  return (
+    rt.kernels.f32_conv2d_maxpool2_workspace_len(
+      ...(args(g, g.outChannels) as Parameters<typeof rt.kernels.f32_conv2d_maxpool2_workspace_len>),
+    ) >>> 0
+  );
+}
+
+/** Values of the pooled output of {@link conv2dForwardMaxPool2}: [batch, ⌊oh/2⌋, ⌊ow/2⌋, oc]. */
+export function conv2dMaxPool2Size(g: Conv2dGeometry): number {
+  return g.batch * Math.floor(g.outHeight / 2) * Math.floor(g.outWidth / 2) * g.outChannels;
+}
+
+/**
+ * Inference fusion: y ← maxPool(act(conv2d(x, filter) + bias)) with a 2×2 window, stride 2 and
+ * 'valid' padding, without storing the conv output; bit-equal to conv2dForward followed by
+ * maxPool2dForward. `act` as in {@link conv2dForward}; `work` holds
+ * conv2dMaxPool2WorkspaceLength values.
+ */
+export function conv2dForwardMaxPool2(
+  rt: Runtime,
+  g: Conv2dGeometry,
+  x: number,
+  filter: number,
+  bias: number,
+  y: number,
+  work: number,
+  op = 'conv2d',
+  act: GemmActivation = 'linear',
+): void {
+  const s = convSizes(g);
+  const reads: Span[] = [
+    ['x', x, s.x],
+    ['filter', filter, s.filter],
+  ];
+  if (bias !== 0) reads.push(['bias', bias, g.outChannels]);
+  checkSpans(rt, op, reads, [
+    ['y', y, conv2dMaxPool2Size(g)],
+    ['work', work, conv2dMaxPool2WorkspaceLength(rt, g)],
+  ]);
+  if (conv2dMaxPool2Size(g) === 0) return;
+  const code = activationCode(op, act);
+  rt.kernels.f32_conv2d_forward_maxpool2(...(args(g, g.outChannels) as Fifteen), x, filter, bias, y, code, work);
 }
 
 /** dx ← ∂⟨conv2d(x, filter), dy⟩/∂x. */
