@@ -136,6 +136,9 @@ const CASES: Case[] = [
   ['fit y rows ≠ x rows', () => model.fit(live, wg.ones([3, 2]))],
   ['fit callbacks constructor', () => model.fit(live, wg.ones([2, 2]), any({ callbacks: 'constructor' }))],
   ['predict wrong feature count', () => model.predict(wg.ones([2, 5]))],
+  ...[0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY].map(
+    (b): Case => [`predict batchSize ${b}`, () => model.predict(live, { batchSize: b })],
+  ),
   ['setWeights wrong count', () => model.setWeights([])],
   [
     'modelFromJSON __proto__ class',

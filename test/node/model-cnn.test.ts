@@ -4,8 +4,9 @@
  * (as model-dense.test.ts does for dense stacks), dropout's training/inference behaviour and
  * reproducibility, toJSON/modelFromJSON of a CNN, and typed errors for bad shapes and options.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as wg from '../../packages/wasmgrad/src/index.js';
+import { Conv2D } from '../../packages/wasmgrad/src/layers/conv.js';
 import { assertClose, seededRandom } from '../shared/tolerance.js';
 
 type Act = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'softmax';
@@ -448,6 +449,65 @@ describe('CNN layers: loss gradients against f64 finite differences', () => {
     const w = model.getWeights().map((t) => Float64Array.from(t.dataSync()));
     assertClose(out, refForward(specs, w, xv, [6, 6, 1], 4).data, { atol: 1e-6, rtol: 1e-5 }, 'predict');
     model.dispose();
+  });
+});
+
+describe('inference fusion of conv2d + 2×2 max pooling', () => {
+  it('predict and evaluate fuse each conv with its pooling and match the unfused layers bit for bit', async () => {
+    await wg.ready();
+    wg.setSeed(5);
+    // The CNN: conv1 (one input channel) takes the direct block kernel, conv2 Winograd.
+    const build = (split: boolean) => {
+      const conv = { kernelSize: 3, activation: 'relu' as const, padding: 'same' as const };
+      const gap = () => (split ? [wg.layers.activation({ activation: 'linear' })] : []);
+      return wg.sequential([
+        wg.layers.conv2d({ filters: 16, ...conv, inputShape: [28, 28, 1] }),
+        ...gap(),
+        wg.layers.maxPooling2d({ poolSize: 2 }),
+        wg.layers.conv2d({ filters: 32, ...conv }),
+        ...gap(),
+        wg.layers.maxPooling2d({ poolSize: 2 }),
+        wg.layers.flatten(),
+        wg.layers.dense({ units: 10, activation: 'softmax' }),
+      ]);
+    };
+    const fused = build(false);
+    const plain = build(true);
+    plain.setWeights(fused.getWeights());
+    const rand = seededRandom(5);
+    const values = Float32Array.from({ length: 40 * 784 }, () => rand(0, 1));
+    values[3 * 784 + 400] = Number.NaN; // sample 3 must come out NaN on both paths
+    const x = wg.tensor(values, [40, 28, 28, 1]);
+    const spy = vi.spyOn(Conv2D.prototype, 'forwardMaxPool2');
+    const a = fused.predict(x, { batchSize: 16 }).dataSync();
+    expect(spy).toHaveBeenCalledTimes(2 * 3);
+    spy.mockClear();
+    const b = plain.predict(x, { batchSize: 16 }).dataSync();
+    expect(spy).not.toHaveBeenCalled();
+    spy.mockRestore();
+    const bits = (v: Float32Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
+    expect(bits(a)).toEqual(bits(b));
+    expect(Number.isNaN(a[3 * 10] as number)).toBe(true);
+    // One sample at a time gives the same bits as batches.
+    expect(bits(fused.predict(x, { batchSize: 1 }).dataSync())).toEqual(bits(a));
+    fused.dispose();
+    plain.dispose();
+  });
+
+  it('leaves other poolings and activations unfused', () => {
+    const conv = (activation: 'relu' | 'tanh') =>
+      new Conv2D({ filters: 2, kernelSize: 3, activation, inputShape: [6, 6, 1] });
+    const pool = (args: wg.layers.Pooling2DArgs, input: number[]) => {
+      const p = wg.layers.maxPooling2d(args);
+      p.build(input);
+      return p;
+    };
+    expect(conv('relu').fusesMaxPool2(pool({ poolSize: 2 }, [4, 4, 2]))).toBe(true);
+    expect(conv('relu').fusesMaxPool2(pool({ poolSize: 2, padding: 'same' }, [4, 4, 2]))).toBe(true);
+    expect(conv('relu').fusesMaxPool2(pool({ poolSize: 2, padding: 'same' }, [5, 4, 2]))).toBe(false);
+    expect(conv('relu').fusesMaxPool2(pool({ poolSize: 3 }, [6, 6, 2]))).toBe(false);
+    expect(conv('relu').fusesMaxPool2(pool({ poolSize: 2, strides: 1 }, [6, 6, 2]))).toBe(false);
+    expect(conv('tanh').fusesMaxPool2(pool({ poolSize: 2 }, [4, 4, 2]))).toBe(false);
   });
 });
 

@@ -7,7 +7,10 @@ import {
   conv2dBackwardFilter,
   conv2dBackwardInput,
   conv2dForward,
+  conv2dForwardMaxPool2,
   conv2dGeometry,
+  conv2dMaxPool2Size,
+  conv2dMaxPool2WorkspaceLength,
   conv2dWorkspaceLength,
   convSizes,
 } from '../runtime/kernels/conv.js';
@@ -21,6 +24,7 @@ import {
 } from './activations.js';
 import { checkImageShape, layerPadding, type Size2, size2 } from './conv-geometry.js';
 import { Layer, type LayerArgs, type LayerWeight, type StepContext } from './layer.js';
+import type { MaxPooling2D } from './pooling.js';
 
 export {
   DepthwiseConv2D,
@@ -78,6 +82,7 @@ export class Conv2D extends Layer {
   private bias: LayerWeight | undefined;
   private geometry: Conv2dGeometry | undefined;
   private workLength = 0;
+  private pooledWorkLength = -1;
   private x = 0;
   private z = 0;
   private y = 0;
@@ -132,8 +137,31 @@ export class Conv2D extends Layer {
     if (this.geometry?.batch !== batch) {
       this.geometry = this.geometryFor(this.inputShape as number[], batch);
       this.workLength = conv2dWorkspaceLength(ctx.rt, this.geometry);
+      this.pooledWorkLength = -1;
     }
     return this.geometry;
+  }
+
+  /** Whether {@link forwardMaxPool2} may stand for this layer followed by `pool`. */
+  fusesMaxPool2(pool: MaxPooling2D): boolean {
+    const act = this.activation.name;
+    return (act === 'linear' || act === 'relu' || act === 'relu6') && pool.isPlain2x2();
+  }
+
+  /**
+   * Inference only: this layer and a following 2×2, stride-2 max pooling in one kernel, which
+   * pools each window as it computes it instead of storing the whole conv output (bit-equal to
+   * running the two layers). Keeps nothing for backward.
+   */
+  forwardMaxPool2(ctx: StepContext, x: number, batch: number): number {
+    const g = this.geometryOf(ctx, batch);
+    if (this.pooledWorkLength < 0) this.pooledWorkLength = conv2dMaxPool2WorkspaceLength(ctx.rt, g);
+    const y = ctx.alloc(conv2dMaxPool2Size(g));
+    const work = ctx.alloc(this.pooledWorkLength);
+    const bias = this.bias ? this.bias.ptr : 0;
+    const act = this.activation.name as 'linear' | 'relu' | 'relu6';
+    conv2dForwardMaxPool2(ctx.rt, g, x, this.kernel.ptr, bias, y, work, this.name, act);
+    return y;
   }
 
   forward(ctx: StepContext, x: number, batch: number): number {

@@ -78,6 +78,18 @@ export class MaxPooling2D extends Pooling2D {
     super(args, 'max_pooling2d');
   }
 
+  /**
+   * A 2×2 window with stride 2 that reads no padding for its (built) input: 'valid', or 'same'
+   * over even sizes. A conv2d before it can then pool as it computes (inference fusion).
+   */
+  isPlain2x2(): boolean {
+    const [h, w] = this.inputShape ?? [];
+    const even = (h as number) % 2 === 0 && (w as number) % 2 === 0;
+    const [ph, pw] = this.poolSize;
+    const [sh, sw] = this.strides;
+    return this.built && ph === 2 && pw === 2 && sh === 2 && sw === 2 && (this.padding === 'valid' || even);
+  }
+
   forward(ctx: StepContext, x: number, batch: number): number {
     const g = this.geometryOf(batch);
     const n = Pooling2D.counts(g).y;

@@ -15,6 +15,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { empty, type Tensor } from '../tensor/tensor.js';
 import { ModelBase, type ModelJSON } from './base.js';
 import { checkInputs, type ModelInputs, type PreparedData, prepareData, releasePrepared, sliceData } from './data.js';
+import { forwardLayers } from './inference.js';
 import { accumulateMetrics } from './metric-sums.js';
 
 /** Options of compile, as in tfjs. */
@@ -527,6 +528,9 @@ export abstract class LayersModel extends ModelBase {
   predict(x: ModelInputs, args: { batchSize?: number } = {}): Tensor {
     const rt = this.runtime();
     const batchSize = args.batchSize ?? 256;
+    if (!Number.isSafeInteger(batchSize) || batchSize <= 0) {
+      throw new ValueError('predict', `batchSize must be a positive integer, got ${batchSize}`);
+    }
     const inputShapes = this.inputShapes;
     const { list, n } = checkInputs(rt, 'predict', x, inputShapes);
     const outLen = prod(this.outputShape);
@@ -618,9 +622,7 @@ export class Sequential extends LayersModel {
   }
 
   protected forwardBatch(ctx: StepContext, xs: readonly number[], rows: number): number {
-    let h = xs[0] as number;
-    for (const layer of this.layers) h = layer.forward(ctx, h, rows);
-    return h;
+    return forwardLayers(ctx, this.layers, xs[0] as number, rows);
   }
 
   protected backwardBatch(ctx: StepContext, dy: number, rows: number): void {
