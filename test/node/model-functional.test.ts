@@ -7,8 +7,9 @@
  * first with `tsc -p packages/wasmgrad/tsconfig.json`).
  */
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import * as wg from '../../packages/wasmgrad/src/index.js';
+import { Conv2D } from '../../packages/wasmgrad/src/layers/conv.js';
 import { checkModelGradients, concatLast, dense, type F64, merge } from '../shared/functional-ref.js';
 
 type Sym = wg.SymbolicTensor;
@@ -97,6 +98,40 @@ describe('graph execution', () => {
     for (const [i, w] of seq.getWeights().entries()) {
       expect(Array.from((fw[i] as wg.Tensor).dataSync())).toEqual(Array.from(w.dataSync()));
     }
+  });
+});
+
+describe('inference fusion', () => {
+  it('fuses a conv into the max pooling that alone reads it, keeps a conv read twice unfused, and matches the unfused graph bit for bit', async () => {
+    await wg.ready();
+    wg.setSeed(21);
+    const build = (split: boolean) => {
+      const gap = (t: Sym) => (split ? (wg.layers.activation({ activation: 'linear' }).apply(t) as Sym) : t);
+      const input = wg.input({ shape: [8, 8, 2] });
+      const conv = { kernelSize: 3, padding: 'same' as const, activation: 'relu' as const };
+      // Branch a: conv → pool (fusable). Branch b: conv read by a pool and by flatten (not).
+      const conv1 = wg.layers.conv2d({ filters: 4, ...conv }).apply(input) as Sym;
+      const a = wg.layers.maxPooling2d({ poolSize: 2 }).apply(gap(conv1)) as Sym;
+      const cb = wg.layers.conv2d({ filters: 4, ...conv }).apply(input) as Sym;
+      const b = wg.layers.maxPooling2d({ poolSize: 2 }).apply(cb) as Sym;
+      const flats = [a, b, cb].map((t) => wg.layers.flatten().apply(t) as Sym);
+      const flat = wg.layers.concatenate().apply(flats) as Sym;
+      return wg.model({ inputs: input, outputs: wg.layers.dense({ units: 3 }).apply(flat) as Sym });
+    };
+    const fused = build(false);
+    const plain = build(true);
+    plain.setWeights(fused.getWeights());
+    const x = wg.randomUniform([5, 8, 8, 2], -1, 1, 4);
+    const spy = vi.spyOn(Conv2D.prototype, 'forwardMaxPool2');
+    const got = fused.predict(x).dataSync();
+    expect(spy).toHaveBeenCalledTimes(1);
+    spy.mockClear();
+    const want = plain.predict(x).dataSync();
+    expect(spy).not.toHaveBeenCalled();
+    spy.mockRestore();
+    expect(Array.from(got)).toEqual(Array.from(want));
+    fused.dispose();
+    plain.dispose();
   });
 });
 

@@ -1,6 +1,8 @@
 import { ValueError } from '../errors.js';
+import { Conv2D } from '../layers/conv.js';
 import { ActivationLayer, Dense } from '../layers/dense.js';
 import type { Layer, StepContext } from '../layers/layer.js';
+import { MaxPooling2D } from '../layers/pooling.js';
 import { axpy, scale } from '../runtime/kernels/elementwise.js';
 import type { FunctionalJSON, TensorRefJSON } from './base.js';
 import { LayersModel } from './model.js';
@@ -45,6 +47,8 @@ export class Functional extends LayersModel {
   private readonly gradOwned: boolean[] = [];
   private readonly xsScratch: number[][] = [];
   private readonly dysScratch: number[][] = [];
+  /** Per node, the node of the 2×2 max pooling that inference fuses into it (see inference.ts), or -1. */
+  private pooledBy: number[] | undefined;
 
   constructor(args: FunctionalArgs) {
     super(args?.name ?? 'model');
@@ -138,16 +142,54 @@ export class Functional extends LayersModel {
     const values = this.values;
     for (let i = 0; i < this.inputs.length; i++)
       values[this.slots.get(this.inputs[i] as SymbolicTensor) as number] = xs[i] as number;
+    if (!ctx.training && !this.pooledBy) this.pooledBy = this.fusablePools();
+    const pooledBy = ctx.training ? undefined : this.pooledBy;
     for (let k = 0; k < this.nodes.length; k++) {
       const ins = this.nodeIn[k] as number[];
       if (ins.length === 0) continue;
       const xs = this.xsScratch[k] as number[];
       for (let j = 0; j < ins.length; j++) xs[j] = values[ins[j] as number] as number;
-      const ys = (this.nodes[k] as GraphNode).layer.forwardMulti(ctx, xs, rows);
+      const layer = (this.nodes[k] as GraphNode).layer;
+      if (pooledBy) {
+        const m = pooledBy[k] as number;
+        if (m === -2) continue; // a pooling computed with its conv
+        if (m >= 0) {
+          const pooled = (layer as Conv2D).forwardMaxPool2(ctx, xs[0] as number, rows);
+          values[(this.nodeOut[m] as number[])[0] as number] = pooled;
+          continue;
+        }
+      }
+      const ys = layer.forwardMulti(ctx, xs, rows);
       const outs = this.nodeOut[k] as number[];
       for (let j = 0; j < outs.length; j++) values[outs[j] as number] = ys[j] as number;
     }
     return values[this.slots.get(this.single(this.outputs, 'output')) as number] as number;
+  }
+
+  /**
+   * For inference: per node, the index of the max pooling fused into it when the node is a
+   * Conv2D whose output only that pooling reads (and which is no model output), -2 for such a
+   * pooling, else -1.
+   */
+  private fusablePools(): number[] {
+    const plan = this.nodes.map(() => -1);
+    const readers = new Map<number, number[]>();
+    this.nodeIn.forEach((ins, k) => {
+      for (const slot of ins) readers.set(slot, [...(readers.get(slot) ?? []), k]);
+    });
+    const outputs = new Set(this.outputs.map((t) => this.slots.get(t)));
+    this.nodes.forEach((node, k) => {
+      const slot = (this.nodeOut[k] as number[])[0] as number;
+      const by = readers.get(slot) ?? [];
+      if (!(node.layer instanceof Conv2D) || by.length !== 1 || outputs.has(slot)) return;
+      const m = by[0] as number;
+      const pool = (this.nodes[m] as GraphNode).layer;
+      if (pool instanceof MaxPooling2D && node.layer.fusesMaxPool2(pool)) {
+        plan[k] = m;
+        plan[m] = -2;
+      }
+    });
+    return plan;
   }
 
   protected backwardBatch(ctx: StepContext, dy: number, rows: number): void {
