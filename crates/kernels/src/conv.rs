@@ -7,10 +7,12 @@
 //! [`Conv2dGeometry::block_rows`] rows in the caller's workspace, so memory stays bounded by
 //! [`Conv2dGeometry::workspace_len`] whatever the batch. A 1×1 convolution with stride 1 and no
 //! padding needs no columns: the NHWC input already is `[rows, in_c]`. With fewer than four
-//! input channels the forward pass is a direct convolution ([`crate::conv_direct`]); 3×3 filters
-//! with stride 1 and dilation 1 over four or more channels take Winograd F(2×2, 3×3)
-//! ([`crate::conv_winograd`]), 2.25× fewer multiply-adds. The forward pass applies the bias and
-//! an activation (`crate::gemm::ACT_*`) in its store.
+//! input channels the forward pass is a direct convolution ([`crate::conv_direct`], 3×3 stride-1
+//! filters in 2×2 output blocks by [`crate::conv_block3x3`]); 3×3 filters with stride 1 and
+//! dilation 1 over four or more channels take Winograd F(2×2, 3×3) ([`crate::conv_winograd`]),
+//! 2.25× fewer multiply-adds. The forward pass applies the bias and an activation
+//! (`crate::gemm::ACT_*`) in its store; [`crate::conv_maxpool`] also applies a following 2×2 max
+//! pooling (inference).
 //!
 //! Geometry: output pixel (oy, ox) reads input (oy·s_h + ky·d_h − pad_top, ox·s_w + kx·d_w −
 //! pad_left); reads outside the image are zero. `out_h = (in_h + pad_top + pad_bottom −

@@ -1,4 +1,4 @@
-//! A 3×3, stride-1, undilated convolution over one to three input channels (the first layer of
+//! A 3×3, stride-1, undilated convolution over one or three input channels (the first layer of
 //! a grey or RGB image network) in 2×2 blocks of output pixels, every tap unrolled at a constant
 //! offset. Each image is first copied into a zero-padded buffer in the workspace (a few KiB for
 //! such inputs), so that every block reads a whole 4×4 window without edge tests.
@@ -17,7 +17,9 @@ use crate::conv_winograd::activate;
 use crate::pool::{beats, max_value_step};
 use crate::simd::F32x4;
 
-/// True for the geometries the block kernel computes: 3×3, stride 1, dilation 1, 1 ≤ C ≤ 3.
+/// True for the geometries the block kernel computes: 3×3, stride 1, dilation 1, one (grey) or
+/// three (RGB) input channels. (Each channel count is a separate unrolled kernel of ~17 KB of
+/// wasm; two-channel inputs are rare enough to stay on the per-pixel path.)
 pub fn applies(g: &Conv2dGeometry) -> bool {
     g.k_h == 3
         && g.k_w == 3
@@ -25,7 +27,7 @@ pub fn applies(g: &Conv2dGeometry) -> bool {
         && g.stride_w == 1
         && g.dil_h == 1
         && g.dil_w == 1
-        && (1..=3).contains(&g.in_c)
+        && (g.in_c == 1 || g.in_c == 3)
 }
 
 /// Where a block's outputs go: its four pixels stored (`Pixels`: `row` values between the two
@@ -129,13 +131,14 @@ unsafe fn block(
 ) {
     match c {
         1 => block_c::<1>(row, x0, filter, bias, oc, y, act, out),
-        2 => block_c::<2>(row, x0, filter, bias, oc, y, act, out),
         _ => block_c::<3>(row, x0, filter, bias, oc, y, act, out),
     }
 }
 
+/// Not inlined: one copy per channel count serves the plain and the pooling forward (the
+/// unrolled body is large, and a call per block is noise next to its 144·C multiply-adds).
 #[allow(clippy::too_many_arguments)]
-#[inline(always)]
+#[inline(never)]
 unsafe fn block_c<const C: usize>(
     row: usize,
     x0: *const f32,

@@ -145,8 +145,9 @@ struct Pixel {
 
 /// All output channels of `P` neighbouring pixels starting at `at`; with `edge`, taps whose
 /// input column falls in the padding are skipped (only used with P = 1).
+// Not inlined: the plain, pooling and block-edge paths share one copy per P of this large body.
 #[allow(clippy::too_many_arguments)]
-#[inline(always)]
+#[inline(never)]
 unsafe fn pixels<const P: usize>(
     g: &Conv2dGeometry,
     x: *const f32,

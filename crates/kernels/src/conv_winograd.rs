@@ -146,7 +146,9 @@ pub unsafe fn conv2d_forward_winograd_maxpool2(
     forward(g, x, filter, bias, y, act, work, true)
 }
 
+/// One copy for both entry points (`pooled` only picks the output transform per tile).
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 unsafe fn forward(
     g: &Conv2dGeometry,
     x: *const f32,
