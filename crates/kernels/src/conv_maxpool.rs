@@ -34,6 +34,28 @@ fn image_out_len(g: &Conv2dGeometry) -> usize {
     (g.out_h() * g.out_w() * g.out_c + 3) & !3
 }
 
+/// The 2×2, stride-2, unpadded max pooling over `batch` images of `g`'s conv output.
+pub(crate) fn pool_geometry(g: &Conv2dGeometry, batch: usize) -> Conv2dGeometry {
+    let (oh, ow, oc) = (g.out_h(), g.out_w(), g.out_c);
+    Conv2dGeometry {
+        batch,
+        in_h: oh,
+        in_w: ow,
+        in_c: oc,
+        k_h: 2,
+        k_w: 2,
+        out_c: oc,
+        stride_h: 2,
+        stride_w: 2,
+        dil_h: 1,
+        dil_w: 1,
+        pad_top: 0,
+        pad_left: 0,
+        pad_bottom: 0,
+        pad_right: 0,
+    }
+}
+
 /// Workspace in f32 values that [`conv2d_forward_maxpool2`] needs for `g` (0 when invalid).
 pub fn workspace_len(g: &Conv2dGeometry) -> usize {
     if !g.is_valid() {
@@ -76,23 +98,7 @@ pub unsafe fn conv2d_forward_maxpool2(
     }
     let one = single(g);
     let (oh, ow, oc) = (g.out_h(), g.out_w(), g.out_c);
-    let pool = Conv2dGeometry {
-        batch: 1,
-        in_h: oh,
-        in_w: ow,
-        in_c: oc,
-        k_h: 2,
-        k_w: 2,
-        out_c: oc,
-        stride_h: 2,
-        stride_w: 2,
-        dil_h: 1,
-        dil_w: 1,
-        pad_top: 0,
-        pad_left: 0,
-        pad_bottom: 0,
-        pad_right: 0,
-    };
+    let pool = pool_geometry(g, 1);
     let (x_step, y_step) = (g.in_h * g.in_w * g.in_c, (oh / 2) * (ow / 2) * oc);
     let conv_out = work;
     let conv_work = work.add(image_out_len(g));

@@ -32,23 +32,7 @@ fn check(g: &Conv2dGeometry, with_bias: bool, act: i32, nan_at: Option<usize>) {
     // Unfused: the whole conv output, then the pooling kernel.
     let mut full = vec![0.0f32; g.batch * oh * ow * oc];
     let mut work = vec![0.0f32; g.workspace_len().max(1)];
-    let pool = Conv2dGeometry {
-        in_h: oh,
-        in_w: ow,
-        in_c: oc,
-        k_h: 2,
-        k_w: 2,
-        out_c: oc,
-        stride_h: 2,
-        stride_w: 2,
-        dil_h: 1,
-        dil_w: 1,
-        pad_top: 0,
-        pad_left: 0,
-        pad_bottom: 0,
-        pad_right: 0,
-        ..*g
-    };
+    let pool = pool_geometry(g, g.batch);
     let pooled_len = g.batch * (oh / 2) * (ow / 2) * oc;
     let mut want = vec![0.0f32; pooled_len];
     // The fused kernel, with a workspace that starts NaN (reads of unwritten cells show).

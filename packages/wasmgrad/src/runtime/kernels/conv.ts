@@ -360,6 +360,25 @@ export function conv2dForward(
   op = 'conv2d',
   act: GemmActivation = 'linear',
 ): void {
+  const ySize = convSizes(g).y;
+  const code = checkForward(rt, g, op, act, [x, filter, bias], [y, ySize], [work, conv2dWorkspaceLength(rt, g)]);
+  if (ySize === 0) return;
+  rt.kernels.f32_conv2d_forward(...(args(g, g.outChannels) as Fifteen), x, filter, bias, y, code, work);
+}
+
+/**
+ * Checks the buffers of a forward kernel (x, filter, bias unless 0; y and work written) and
+ * returns the kernel code of `act`.
+ */
+function checkForward(
+  rt: Runtime,
+  g: Conv2dGeometry,
+  op: string,
+  act: GemmActivation,
+  [x, filter, bias]: [number, number, number],
+  [y, ySize]: [number, number],
+  [work, workSize]: [number, number],
+): number {
   const s = convSizes(g);
   const reads: Span[] = [
     ['x', x, s.x],
@@ -367,12 +386,10 @@ export function conv2dForward(
   ];
   if (bias !== 0) reads.push(['bias', bias, g.outChannels]);
   checkSpans(rt, op, reads, [
-    ['y', y, s.y],
-    ['work', work, conv2dWorkspaceLength(rt, g)],
+    ['y', y, ySize],
+    ['work', work, workSize],
   ]);
-  if (s.y === 0) return;
-  const code = activationCode(op, act);
-  rt.kernels.f32_conv2d_forward(...(args(g, g.outChannels) as Fifteen), x, filter, bias, y, code, work);
+  return activationCode(op, act);
 }
 
 /** f32 values of workspace {@link conv2dForwardMaxPool2} needs for `g`. */
@@ -406,18 +423,10 @@ export function conv2dForwardMaxPool2(
   op = 'conv2d',
   act: GemmActivation = 'linear',
 ): void {
-  const s = convSizes(g);
-  const reads: Span[] = [
-    ['x', x, s.x],
-    ['filter', filter, s.filter],
-  ];
-  if (bias !== 0) reads.push(['bias', bias, g.outChannels]);
-  checkSpans(rt, op, reads, [
-    ['y', y, conv2dMaxPool2Size(g)],
-    ['work', work, conv2dMaxPool2WorkspaceLength(rt, g)],
-  ]);
-  if (conv2dMaxPool2Size(g) === 0) return;
-  const code = activationCode(op, act);
+  const ySize = conv2dMaxPool2Size(g);
+  const workSize = conv2dMaxPool2WorkspaceLength(rt, g);
+  const code = checkForward(rt, g, op, act, [x, filter, bias], [y, ySize], [work, workSize]);
+  if (ySize === 0) return;
   rt.kernels.f32_conv2d_forward_maxpool2(...(args(g, g.outChannels) as Fifteen), x, filter, bias, y, code, work);
 }
 
