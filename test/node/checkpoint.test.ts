@@ -139,6 +139,13 @@ describe('checkpoint file format', () => {
         encodeSafetensors([t('weights/a')], meta({ ...base, cursor: { epoch: -1, batch: 0, step: 0, seed: 0 } })),
         /cursor/,
       ],
+      ...[0, 2.5, '8'].map((v): [Uint8Array, RegExp] => [
+        encodeSafetensors(
+          [t('weights/a')],
+          meta({ ...base, cursor: { epoch: 0, batch: 0, step: 0, seed: 0, batchSize: v } }),
+        ),
+        /cursor batchSize must be a positive integer/,
+      ]),
       [encodeSafetensors([t('weights/a')], meta({ ...base, optimizer: { className: 'Adam', slots: 1 } })), /optimizer/],
       [
         encodeSafetensors([t('weights/a')], meta({ ...base, weights: ['__proto__'] })),
@@ -354,7 +361,7 @@ describe('modelCheckpoint', () => {
     // 5 batches per epoch: global batches 3, 6, 9 → epoch 1 batch 2, epoch 2 batches 0 and 3.
     expect(cb.saved.map((p) => p.slice(dir.length + 1))).toEqual(['e1-b2.wgckpt', 'e2-b0.wgckpt', 'e2-b3.wgckpt']);
     const last = await wg.loadCheckpoint(join(dir, 'e2-b3.wgckpt'));
-    expect(last?.cursor).toEqual({ epoch: 1, batch: 4, step: 9, seed: 2 });
+    expect(last?.cursor).toEqual({ epoch: 1, batch: 4, step: 9, seed: 2, batchSize: 8, samples: 40 });
     expect(Number.isFinite(last?.logs?.loss)).toBe(true);
   });
 
@@ -415,13 +422,20 @@ describe('backupAndRestore: exact resume', () => {
     );
     // Backups every 2 batches counted across epochs (reset at epoch ends, which are saved too): the last
     // before the crash after epoch 1's batch 2 is after its batch 1.
-    expect((await wg.loadCheckpoint(store))?.cursor).toEqual({ epoch: 1, batch: 2, step: 7, seed: 77 });
+    expect((await wg.loadCheckpoint(store))?.cursor).toEqual({
+      epoch: 1,
+      batch: 2,
+      step: 7,
+      seed: 77,
+      batchSize: 8,
+      samples: 40,
+    });
     const resumed = await freshModel();
     const cb = backup();
     let batchesRun = 0;
     // No seed: the resumed fit takes the checkpoint's.
     await resumed.fit(x, y, { ...fitArgs, callbacks: [cb, { onBatchEnd: () => void batchesRun++ }] });
-    expect(cb.restoredFrom).toEqual({ epoch: 1, batch: 2, step: 7, seed: 77 });
+    expect(cb.restoredFrom).toEqual({ epoch: 1, batch: 2, step: 7, seed: 77, batchSize: 8, samples: 40 });
     expect(batchesRun).toBe(15 - 7);
     expect(bits(resumed)).toEqual(want);
     expect(resumed.optimizer.iterations).toBe(15);
@@ -445,12 +459,40 @@ describe('backupAndRestore: exact resume', () => {
       batch: 0,
       step: 5,
       seed: 77,
+      batchSize: 8,
+      samples: 40,
     });
     const resumed = await freshModel();
     const cb = wg.callbacks.backupAndRestore(args);
     const history = await resumed.fit(x, y, { ...fitArgs, seed: 5, callbacks: [cb] });
     expect(history.epoch).toEqual([1, 2]);
     expect(bits(resumed)).toEqual(want);
+  });
+
+  it('a resume with another batch size or another training set is a ValueError naming both, before any step', async () => {
+    const dir = tempDir();
+    const { x, y } = dataset();
+    const first = await makeModel();
+    const stop: wg.Callback = {
+      onBatchEnd: (b) => {
+        if (b === 1) first.stopTraining = true;
+      },
+    };
+    const args = { backupDir: dir, deleteCheckpoint: false };
+    await first.fit(x, y, { ...fitArgs, seed: 77, callbacks: [wg.callbacks.backupAndRestore(args), stop] });
+    const resumed = await freshModel();
+    const batch = resumed.fit(x, y, { ...fitArgs, batchSize: 4, callbacks: [wg.callbacks.backupAndRestore(args)] });
+    await expect(batch).rejects.toThrow(/batchSize 8, this fit has batchSize 4/);
+    const fewer = resumed.fit(x, y, {
+      ...fitArgs,
+      validationSplit: 0.2,
+      callbacks: [wg.callbacks.backupAndRestore(args)],
+    });
+    await expect(fewer).rejects.toThrow(/over 40 training samples, this fit has 32/);
+    await expect(fewer).rejects.toBeInstanceOf(wg.ValueError);
+    // The backup's weights were restored, and no step ran on them.
+    const saved = (await wg.loadCheckpoint(join(dir, 'backup.wgckpt')))?.weights ?? [];
+    expect(bits(resumed)).toEqual(saved.map((w) => Array.from(new Uint32Array(w.data.slice().buffer))));
   });
 
   it('stopTraining mid-epoch is backed up at its real position; a cosine schedule resumes at the right step', async () => {
@@ -468,7 +510,14 @@ describe('backupAndRestore: exact resume', () => {
     };
     const args = { backupDir: store, deleteCheckpoint: false };
     await first.fit(x, y, { ...fitArgs, seed: 77, callbacks: [wg.callbacks.backupAndRestore(args), stop] });
-    expect((await wg.loadCheckpoint(store))?.cursor).toEqual({ epoch: 1, batch: 3, step: 8, seed: 77 });
+    expect((await wg.loadCheckpoint(store))?.cursor).toEqual({
+      epoch: 1,
+      batch: 3,
+      step: 8,
+      seed: 77,
+      batchSize: 8,
+      samples: 40,
+    });
     const resumed = await freshModel(schedule());
     await resumed.fit(x, y, { ...fitArgs, callbacks: [wg.callbacks.backupAndRestore(args)] });
     expect(bits(resumed)).toEqual(want);
@@ -485,7 +534,14 @@ describe('backupAndRestore: exact resume', () => {
     const crashing = new FileCheckpointStore(path, await crashingOps('write', 4));
     const backup = wg.callbacks.backupAndRestore({ backupDir: crashing, saveFreq: 2 });
     await expect(first.fit(x, y, { ...fitArgs, seed: 77, callbacks: [backup] })).rejects.toThrow(/injected crash/);
-    expect((await wg.loadCheckpoint(path))?.cursor).toEqual({ epoch: 1, batch: 0, step: 5, seed: 77 });
+    expect((await wg.loadCheckpoint(path))?.cursor).toEqual({
+      epoch: 1,
+      batch: 0,
+      step: 5,
+      seed: 77,
+      batchSize: 8,
+      samples: 40,
+    });
     const resumed = await freshModel();
     await resumed.fit(x, y, {
       ...fitArgs,

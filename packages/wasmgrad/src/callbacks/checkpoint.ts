@@ -60,7 +60,7 @@ abstract class CheckpointCallback implements Callback {
   /** Where fit would continue now; undefined for a model whose fit does not report it. */
   protected cursor(): FitCursor | undefined {
     const c = this.model.fitCursor;
-    return c ? { epoch: c.epoch, batch: c.batch, step: c.step, seed: c.seed } : undefined;
+    return c ? { ...c } : undefined;
   }
   onEpochBegin(epoch: number): void {
     this.epoch = epoch;

@@ -38,6 +38,9 @@ export interface FitCursor {
   step: number;
   /** The fit seed: shuffling of every epoch and dropout masks derive from it. */
   seed: number;
+  /** The fit's batch size and training sample count (absent in older checkpoints): a resumed fit must match them. */
+  batchSize?: number;
+  samples?: number;
 }
 
 /** A checkpoint in memory. */
@@ -198,7 +201,16 @@ function checkCursor(file: string, c: unknown): FitCursor | undefined {
       `cursor must be { epoch, batch, step, seed } of integers ≥ 0, got ${JSON.stringify(c)}`,
     );
   }
-  return { epoch: c.epoch, batch: c.batch, step: c.step, seed: c.seed };
+  const cursor: FitCursor = { epoch: c.epoch, batch: c.batch, step: c.step, seed: c.seed };
+  for (const key of ['batchSize', 'samples'] as const) {
+    const v = c[key];
+    if (v === undefined) continue;
+    if (!isCount(v) || v === 0) {
+      throw new FormatError(file, `cursor ${key} must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+    cursor[key] = v;
+  }
+  return cursor;
 }
 
 function checkLogs(file: string, logs: unknown): Record<string, number> | undefined {

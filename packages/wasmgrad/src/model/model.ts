@@ -69,6 +69,25 @@ interface Compiled {
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/**
+ * A checkpoint's cursor continues this fit only with the batch size and training sample count
+ * it was written with (batch positions and shuffles depend on both); older cursors lack them.
+ */
+function checkResumable(resume: FitCursor, batchSize: number, samples: number): void {
+  if (resume.batchSize !== undefined && resume.batchSize !== batchSize) {
+    throw new ValueError(
+      'fit',
+      `the checkpoint to resume was written by a fit with batchSize ${resume.batchSize}, this fit has batchSize ${batchSize}: resume with the same batch size`,
+    );
+  }
+  if (resume.samples !== undefined && resume.samples !== samples) {
+    throw new ValueError(
+      'fit',
+      `the checkpoint to resume was written by a fit over ${resume.samples} training samples, this fit has ${samples}: resume on the same data (and validationSplit)`,
+    );
+  }
+}
 const YIELD_MS = 50;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -207,12 +226,20 @@ export abstract class LayersModel extends ModelBase {
       this.stopTraining = false;
       this.lastYield = performance.now();
       callbacks.setModel(this);
-      Object.assign(this.fitCursor, { epoch: initialEpoch, batch: 0, step: this.step, seed });
+      Object.assign(this.fitCursor, {
+        epoch: initialEpoch,
+        batch: 0,
+        step: this.step,
+        seed,
+        batchSize,
+        samples: trainN,
+      });
       this.resumeFrom = undefined;
       await callbacks.trainBegin();
       const resume = this.resumeFrom as FitCursor | undefined;
       this.resumeFrom = undefined;
       if (resume) {
+        checkResumable(resume, batchSize, trainN);
         seed = resume.seed;
         this.step = resume.step;
         Object.assign(this.fitCursor, resume);
