@@ -469,7 +469,7 @@ describe('backupAndRestore: exact resume', () => {
     expect(bits(resumed)).toEqual(want);
   });
 
-  it('a resume with another batch size or another training set is a ValueError naming both, before any step', async () => {
+  it('a resume with another batch size or another training set is a ValueError naming both, before anything is restored', async () => {
     const dir = tempDir();
     const { x, y } = dataset();
     const first = await makeModel();
@@ -481,6 +481,7 @@ describe('backupAndRestore: exact resume', () => {
     const args = { backupDir: dir, deleteCheckpoint: false };
     await first.fit(x, y, { ...fitArgs, seed: 77, callbacks: [wg.callbacks.backupAndRestore(args), stop] });
     const resumed = await freshModel();
+    const before = bits(resumed);
     const batch = resumed.fit(x, y, { ...fitArgs, batchSize: 4, callbacks: [wg.callbacks.backupAndRestore(args)] });
     await expect(batch).rejects.toThrow(/batchSize 8, this fit has batchSize 4/);
     const fewer = resumed.fit(x, y, {
@@ -490,9 +491,8 @@ describe('backupAndRestore: exact resume', () => {
     });
     await expect(fewer).rejects.toThrow(/over 40 training samples, this fit has 32/);
     await expect(fewer).rejects.toBeInstanceOf(wg.ValueError);
-    // The backup's weights were restored, and no step ran on them.
-    const saved = (await wg.loadCheckpoint(join(dir, 'backup.wgckpt')))?.weights ?? [];
-    expect(bits(resumed)).toEqual(saved.map((w) => Array.from(new Uint32Array(w.data.slice().buffer))));
+    // Refused before the backup was restored: the model keeps its own weights.
+    expect(bits(resumed)).toEqual(before);
   });
 
   it('stopTraining mid-epoch is backed up at its real position; a cosine schedule resumes at the right step', async () => {

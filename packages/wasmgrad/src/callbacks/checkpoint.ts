@@ -11,6 +11,8 @@ import {
   type CheckpointStore,
   captureCheckpoint,
   checkpointStore,
+  checkRestorable,
+  checkResumable,
   decodeCheckpoint,
   encodeCheckpoint,
   FileCheckpointStore,
@@ -133,6 +135,9 @@ export class BackupAndRestore extends CheckpointCallback {
     if (!ckpt.cursor || !ckpt.optimizer) {
       throw new ValueError(this.op, `${found.file} is a weights-only checkpoint; a backup needs the training state`);
     }
+    // Refused before anything is restored: the model keeps its weights.
+    checkRestorable(model, ckpt, this.op);
+    checkResumable(this.op, ckpt.cursor, model.fitCursor);
     restoreCheckpoint(model, ckpt, this.op);
     model.resumeFrom = ckpt.cursor;
     this.restoredFrom = ckpt.cursor;

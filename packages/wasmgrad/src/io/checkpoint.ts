@@ -43,6 +43,58 @@ export interface FitCursor {
   samples?: number;
 }
 
+/**
+ * Throws the ValueError {@link restoreCheckpoint} would, without changing anything: the weights
+ * must match the model's in count and shapes (by position, as Keras loads weights: generated
+ * layer names such as dense_3 differ between two models of one architecture), and optimizer
+ * state must be for the model's optimizer class.
+ */
+export function checkRestorable(model: CheckpointModel, ckpt: Checkpoint, op = 'restoreCheckpoint'): void {
+  const wanted = model.weights;
+  if (ckpt.weights.length !== wanted.length) {
+    throw new ValueError(op, `the checkpoint has ${ckpt.weights.length} weights, the model ${wanted.length}`);
+  }
+  wanted.forEach((w, i) => {
+    const got = ckpt.weights[i] as Checkpoint['weights'][number];
+    if (fmtShape(got.shape) !== fmtShape(w.shape)) {
+      throw new ValueError(
+        op,
+        `weight ${i} is '${got.name}' ${fmtShape(got.shape)} in the checkpoint, '${w.name}' ${fmtShape(w.shape)} in the model`,
+      );
+    }
+  });
+  if (ckpt.optimizer && ckpt.optimizer.className !== model.optimizer.className) {
+    throw new ValueError(
+      op,
+      `the checkpoint holds ${ckpt.optimizer.className} state, the model uses ${model.optimizer.className}`,
+    );
+  }
+}
+
+/**
+ * A checkpoint's cursor continues a fit only with the batch size and training sample count it
+ * was written with (batch positions and shuffles depend on both): a ValueError from `op` naming
+ * both values otherwise. Cursors written before they were recorded pass.
+ */
+export function checkResumable(
+  op: string,
+  resume: FitCursor,
+  current: { readonly batchSize?: number; readonly samples?: number },
+): void {
+  if (resume.batchSize !== undefined && resume.batchSize !== current.batchSize) {
+    throw new ValueError(
+      op,
+      `the checkpoint to resume was written by a fit with batchSize ${resume.batchSize}, this fit has batchSize ${current.batchSize}: resume with the same batch size`,
+    );
+  }
+  if (resume.samples !== undefined && resume.samples !== current.samples) {
+    throw new ValueError(
+      op,
+      `the checkpoint to resume was written by a fit over ${resume.samples} training samples, this fit has ${current.samples}: resume on the same data (and validationSplit)`,
+    );
+  }
+}
+
 /** A checkpoint in memory. */
 export interface Checkpoint {
   /** Every weight of the model (trainable and not), by name, in model order. */
@@ -113,31 +165,8 @@ export function captureCheckpoint(
  * shapes, the optimizer class and state sizes are all checked before anything is written.
  */
 export function restoreCheckpoint(model: CheckpointModel, ckpt: Checkpoint, op = 'restoreCheckpoint'): void {
-  const wanted = model.weights;
-  if (ckpt.weights.length !== wanted.length) {
-    throw new ValueError(op, `the checkpoint has ${ckpt.weights.length} weights, the model ${wanted.length}`);
-  }
-  // Matched by position and shape, as Keras loads weights: generated layer names (dense_3) differ
-  // between two models of the same architecture built in one process.
-  wanted.forEach((w, i) => {
-    const got = ckpt.weights[i] as Checkpoint['weights'][number];
-    if (fmtShape(got.shape) !== fmtShape(w.shape)) {
-      throw new ValueError(
-        op,
-        `weight ${i} is '${got.name}' ${fmtShape(got.shape)} in the checkpoint, '${w.name}' ${fmtShape(w.shape)} in the model`,
-      );
-    }
-  });
-  if (ckpt.optimizer) {
-    const opt = model.optimizer;
-    if (ckpt.optimizer.className !== opt.className) {
-      throw new ValueError(
-        op,
-        `the checkpoint holds ${ckpt.optimizer.className} state, the model uses ${opt.className}`,
-      );
-    }
-    opt.setState(ckpt.optimizer.state);
-  }
+  checkRestorable(model, ckpt, op);
+  if (ckpt.optimizer) model.optimizer.setState(ckpt.optimizer.state);
   const tensors = ckpt.weights.map((w) => tensor(w.data, w.shape, op));
   try {
     model.setWeights(tensors);

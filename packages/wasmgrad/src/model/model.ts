@@ -2,7 +2,7 @@ import { type Callback, CallbackList, History, type Logs } from '../callbacks/ca
 import type { Dataset } from '../data/dataset.js';
 import { type FitDatasetArgs, fitDataset, type TrainingBatch } from '../data/fit-dataset.js';
 import { RuntimeStateError, ValueError, WasmgradError } from '../errors.js';
-import type { FitCursor } from '../io/checkpoint.js';
+import { checkResumable, type FitCursor } from '../io/checkpoint.js';
 import { ActivationLayer, Dense } from '../layers/dense.js';
 import type { Layer, LayerWeight, StepContext } from '../layers/layer.js';
 import { computeLoss, getLoss, type Loss, type LossIdentifier, type LossPlan, planLoss } from '../losses/losses.js';
@@ -70,24 +70,6 @@ interface Compiled {
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-/**
- * A checkpoint's cursor continues this fit only with the batch size and training sample count
- * it was written with (batch positions and shuffles depend on both); older cursors lack them.
- */
-function checkResumable(resume: FitCursor, batchSize: number, samples: number): void {
-  if (resume.batchSize !== undefined && resume.batchSize !== batchSize) {
-    throw new ValueError(
-      'fit',
-      `the checkpoint to resume was written by a fit with batchSize ${resume.batchSize}, this fit has batchSize ${batchSize}: resume with the same batch size`,
-    );
-  }
-  if (resume.samples !== undefined && resume.samples !== samples) {
-    throw new ValueError(
-      'fit',
-      `the checkpoint to resume was written by a fit over ${resume.samples} training samples, this fit has ${samples}: resume on the same data (and validationSplit)`,
-    );
-  }
-}
 const YIELD_MS = 50;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -239,7 +221,7 @@ export abstract class LayersModel extends ModelBase {
       const resume = this.resumeFrom as FitCursor | undefined;
       this.resumeFrom = undefined;
       if (resume) {
-        checkResumable(resume, batchSize, trainN);
+        checkResumable('fit', resume, { batchSize, samples: trainN });
         seed = resume.seed;
         this.step = resume.step;
         Object.assign(this.fitCursor, resume);
