@@ -5,8 +5,8 @@
 //!
 //! A block keeps four pixels × eight output channels in eight accumulators; each tap and input
 //! channel costs two filter loads and four input broadcasts for eight multiply-adds. The four
-//! pixels of a block are also exactly one 2×2 pooling window, so the same block serves
-//! [`crate::conv_direct::forward_few_channels_maxpool2`].
+//! pixels of a block are also exactly one 2×2 pooling window, so the same block serves the
+//! pooling fusion ([`crate::conv_maxpool`]).
 //!
 //! Each output is its bias (or 0) plus the products in (ky, kx, c) order, multiply then add,
 //! then the activation: the order of [`crate::conv_direct`]'s per-pixel path, so the two paths

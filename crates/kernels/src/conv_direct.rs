@@ -14,7 +14,6 @@
 use crate::conv::Conv2dGeometry;
 use crate::conv_block3x3 as block3x3;
 use crate::conv_winograd::activate;
-use crate::pool::{beats, max_value_step};
 use crate::simd::F32x4;
 
 /// y ← act(conv2d(x, filter) + bias) for `g.in_c < 4` (any other geometry works too, just
@@ -38,7 +37,7 @@ pub unsafe fn forward_few_channels(
     if block3x3::applies(g) {
         block3x3::forward_blocks(g, x, filter, bias, y, act, work, false, |n, oy, ox| {
             let out = y.add(((n * oh + oy) * ow + ox) * oc);
-            pixels::<1>(g, x, filter, bias, out, Pixel { n, oy, ox }, true, act, Sink::Plain);
+            pixels::<1>(g, x, filter, bias, out, Pixel { n, oy, ox }, true, act);
         });
         return;
     }
@@ -50,54 +49,11 @@ pub unsafe fn forward_few_channels(
             while ox < ow {
                 let at = Pixel { n, oy, ox };
                 if ox >= inner_lo && ox + 2 <= inner_hi {
-                    pixels::<2>(g, x, filter, bias, row.add(ox * oc), at, false, act, Sink::Plain);
+                    pixels::<2>(g, x, filter, bias, row.add(ox * oc), at, false, act);
                     ox += 2;
                 } else {
-                    pixels::<1>(g, x, filter, bias, row.add(ox * oc), at, true, act, Sink::Plain);
+                    pixels::<1>(g, x, filter, bias, row.add(ox * oc), at, true, act);
                     ox += 1;
-                }
-            }
-        }
-    }
-}
-
-/// y ← 2×2/2 max pooling (`valid`) of act(conv2d(x, filter) + bias), y
-/// `[batch, out_h/2, out_w/2, out_c]`, for `g.in_c < 4`. Each window's four outputs are computed
-/// as [`forward_few_channels`] computes them and reduced in row-major order with max pooling's
-/// comparison (NaN wins), so the result is bit-equal to pooling that kernel's output.
-///
-/// # Safety
-/// As [`forward_few_channels`], with y holding `batch·(out_h/2)·(out_w/2)·out_c` values.
-pub unsafe fn forward_few_channels_maxpool2(
-    g: &Conv2dGeometry,
-    x: *const f32,
-    filter: *const f32,
-    bias: *const f32,
-    y: *mut f32,
-    act: i32,
-    work: *mut f32,
-) {
-    if block3x3::applies(g) {
-        block3x3::forward_blocks(g, x, filter, bias, y, act, work, true, |_, _, _| {});
-        return;
-    }
-    let (ph, pw, oc) = (g.out_h() / 2, g.out_w() / 2, g.out_c);
-    let (inner_lo, inner_hi) = inner_columns(g);
-    for n in 0..g.batch {
-        for py in 0..ph {
-            for px in 0..pw {
-                let yp = y.add(((n * ph + py) * pw + px) * oc);
-                for r in 0..2 {
-                    // The window's first row starts the maximum, the second continues it.
-                    let sink = if r == 0 { Sink::PoolFirst } else { Sink::PoolNext };
-                    let at = Pixel { n, oy: 2 * py + r, ox: 2 * px };
-                    if at.ox >= inner_lo && at.ox + 2 <= inner_hi {
-                        pixels::<2>(g, x, filter, bias, yp, at, false, act, sink);
-                    } else {
-                        pixels::<1>(g, x, filter, bias, yp, at, true, act, sink);
-                        let right = Pixel { ox: at.ox + 1, ..at };
-                        pixels::<1>(g, x, filter, bias, yp, right, true, act, Sink::PoolNext);
-                    }
                 }
             }
         }
@@ -117,25 +73,6 @@ fn inner_columns(g: &Conv2dGeometry) -> (usize, usize) {
     (lo, hi.min(g.out_w()))
 }
 
-/// Where activated outputs go: each pixel to its own place, or (pooling) all of them into one
-/// maximum at `yp`, which the first pixels of a window start and later ones continue.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Sink {
-    Plain,
-    PoolFirst,
-    PoolNext,
-}
-
-impl Sink {
-    /// Puts one pixel's activated value `v` of one channel at `p`.
-    #[inline(always)]
-    unsafe fn put_one(self, p: *mut f32, v: f32) {
-        if self != Sink::PoolNext || beats(v, *p) {
-            *p = v;
-        }
-    }
-}
-
 #[derive(Clone, Copy)]
 struct Pixel {
     n: usize,
@@ -145,7 +82,7 @@ struct Pixel {
 
 /// All output channels of `P` neighbouring pixels starting at `at`; with `edge`, taps whose
 /// input column falls in the padding are skipped (only used with P = 1).
-// Not inlined: the plain, pooling and block-edge paths share one copy per P of this large body.
+// Not inlined: the row loop and the block kernel's edge pixels share one copy per P.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 unsafe fn pixels<const P: usize>(
@@ -157,24 +94,21 @@ unsafe fn pixels<const P: usize>(
     at: Pixel,
     edge: bool,
     act: i32,
-    sink: Sink,
 ) {
     let oc = g.out_c;
-    // Pooling folds every pixel into the same output pixel.
-    let stride = if sink == Sink::Plain { oc } else { 0 };
     let mut j = 0;
     // Sixteen channels of two pixels is 8 accumulators + 4 filter vectors + 1 broadcast: the
     // most V8's ~15 vector registers hold without spilling.
     while j + 16 <= oc {
-        channels::<P, 4>(g, x, filter, bias, yp, at, edge, j, act, sink);
+        channels::<P, 4>(g, x, filter, bias, yp, at, edge, j, act);
         j += 16;
     }
     if j + 8 <= oc {
-        channels::<P, 2>(g, x, filter, bias, yp, at, edge, j, act, sink);
+        channels::<P, 2>(g, x, filter, bias, yp, at, edge, j, act);
         j += 8;
     }
     if j + 4 <= oc {
-        channels::<P, 1>(g, x, filter, bias, yp, at, edge, j, act, sink);
+        channels::<P, 1>(g, x, filter, bias, yp, at, edge, j, act);
         j += 4;
     }
     while j < oc {
@@ -185,10 +119,7 @@ unsafe fn pixels<const P: usize>(
                     acc += *xp.add(ci) * *filter.add((tap * g.in_c + ci) * oc + j);
                 }
             });
-            let v = activate(F32x4::splat(acc), act).lanes()[0];
-            // Only the first pixel starts a window's maximum.
-            let s = if sink == Sink::PoolFirst && p > 0 { Sink::PoolNext } else { sink };
-            s.put_one(yp.add(p * stride + j), v);
+            *yp.add(p * oc + j) = activate(F32x4::splat(acc), act).lanes()[0];
         }
         j += 1;
     }
@@ -207,7 +138,6 @@ unsafe fn channels<const P: usize, const V: usize>(
     edge: bool,
     j: usize,
     act: i32,
-    sink: Sink,
 ) {
     let (c, oc) = (g.in_c, g.out_c);
     let mut acc = [[F32x4::zero(); V]; P];
@@ -234,23 +164,9 @@ unsafe fn channels<const P: usize, const V: usize>(
             }
         }
     });
-    for v in 0..V {
-        let out = yp.add(j + 4 * v);
-        if sink == Sink::Plain {
-            for (p, a) in acc.iter().enumerate() {
-                activate(a[v], act).store(out.add(p * oc));
-            }
-        } else {
-            let first = activate(acc[0][v], act);
-            let mut best = if sink == Sink::PoolFirst {
-                first
-            } else {
-                max_value_step(F32x4::load(out), first)
-            };
-            for a in &acc[1..] {
-                best = max_value_step(best, activate(a[v], act));
-            }
-            best.store(out);
+    for (p, a) in acc.iter().enumerate() {
+        for (v, lane) in a.iter().enumerate() {
+            activate(*lane, act).store(yp.add(p * oc + j + 4 * v));
         }
     }
 }

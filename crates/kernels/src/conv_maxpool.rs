@@ -5,23 +5,17 @@
 //!
 //! The conv output is never stored whole. Winograd F(2×2, 3×3) tiles are exactly the pooling
 //! windows, so its output transform reduces each tile to one value
-//! ([`crate::conv_winograd::conv2d_forward_winograd_maxpool2`]); the direct few-channel kernel
-//! reduces each window's two pixel pairs as it stores them
-//! ([`crate::conv_direct::forward_few_channels_maxpool2`]). Any other geometry runs image by image:
+//! ([`crate::conv_winograd::conv2d_forward_winograd_maxpool2`]); so are the 2×2 output blocks of
+//! the grey/RGB 3×3 kernel ([`crate::conv_block3x3`]). Any other geometry runs image by image:
 //! the conv output of one image goes to the workspace (where it stays in cache) and is pooled from
 //! there. Every path computes the conv outputs exactly as [`crate::conv::conv2d_forward`] does and
 //! compares them in max pooling's row-major order and NaN rule, so the result is bit-equal to
 //! `max_pool2d_forward(conv2d_forward(...))`.
 
 use crate::conv::{conv2d_forward, Conv2dGeometry};
-use crate::conv_direct::forward_few_channels_maxpool2;
+use crate::conv_block3x3 as block3x3;
 use crate::conv_winograd::{self as winograd, conv2d_forward_winograd_maxpool2};
 use crate::pool::max_pool2d_forward;
-
-/// True when the direct few-channel kernel computes `g`'s forward pass (as in conv2d_forward).
-fn few_channels(g: &Conv2dGeometry) -> bool {
-    g.in_c > 0 && g.in_c < 4 && !g.is_winograd() && !g.is_pointwise()
-}
 
 /// One image of `g`.
 fn single(g: &Conv2dGeometry) -> Conv2dGeometry {
@@ -62,8 +56,8 @@ pub fn workspace_len(g: &Conv2dGeometry) -> usize {
         0
     } else if g.is_winograd() {
         winograd::workspace_len(g)
-    } else if few_channels(g) {
-        crate::conv_block3x3::workspace_len(g)
+    } else if block3x3::applies(g) {
+        block3x3::workspace_len(g)
     } else {
         image_out_len(g) + single(g).workspace_len()
     }
@@ -92,8 +86,8 @@ pub unsafe fn conv2d_forward_maxpool2(
         conv2d_forward_winograd_maxpool2(g, x, filter, bias, y, act, work);
         return;
     }
-    if few_channels(g) {
-        forward_few_channels_maxpool2(g, x, filter, bias, y, act, work);
+    if block3x3::applies(g) {
+        block3x3::forward_blocks(g, x, filter, bias, y, act, work, true, |_, _, _| {});
         return;
     }
     let one = single(g);

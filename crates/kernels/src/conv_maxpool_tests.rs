@@ -1,7 +1,8 @@
 //! Host tests of the fused conv + 2×2 max pooling: bit-equal to `conv2d_forward` followed by
-//! `max_pool2d_forward` on every path (Winograd, direct few-channel, image by image), over odd and
-//! even output sizes, paddings, strides, dilations, channel counts around the vector widths, every
-//! activation, with and without bias, on inputs that are not exact in f32 and hold a NaN.
+//! `max_pool2d_forward` on every path (Winograd, the grey/RGB 3×3 block kernel, image by
+//! image), over odd and even output sizes, paddings, strides, dilations, channel counts around
+//! the vector widths, every activation, with and without bias, on inputs that are not exact in
+//! f32 and hold a NaN.
 
 use super::*;
 use crate::conv::tests::geometry;
@@ -90,8 +91,9 @@ fn winograd_path_is_bit_equal_to_conv_then_pool() {
 }
 
 #[test]
-fn direct_few_channel_path_is_bit_equal_to_conv_then_pool() {
-    let mut cases = 0;
+fn few_channel_geometries_are_bit_equal_to_conv_then_pool() {
+    // Grey and RGB 3×3 stride-1 convs take the block kernel, the rest go image by image.
+    let (mut cases, mut blocks) = (0, 0);
     for &(h, w) in &[(3, 3), (6, 6), (7, 9), (28, 28)] {
         for &pad in &["valid", "same", "asym"] {
             for &c in &[1, 2, 3] {
@@ -107,10 +109,10 @@ fn direct_few_channel_path_is_bit_equal_to_conv_then_pool() {
                         );
                         cases += 1;
                         if g.is_valid() && g.out_h() >= 2 && g.out_w() >= 2 {
-                            assert!(few_channels(&g));
                             let act = [ACT_LINEAR, ACT_RELU, ACT_RELU6][cases % 3];
                             let nan = if cases % 5 == 0 { Some(cases * 13) } else { None };
                             check(&g, cases % 2 == 1, act, nan);
+                            blocks += usize::from(block3x3::applies(&g));
                         }
                     }
                 }
@@ -118,6 +120,7 @@ fn direct_few_channel_path_is_bit_equal_to_conv_then_pool() {
         }
     }
     assert!(cases >= 400, "only {cases} geometries ran");
+    assert!(blocks >= 50, "only {blocks} geometries took the block kernel");
 }
 
 #[test]
@@ -130,7 +133,7 @@ fn other_geometries_go_image_by_image() {
     ];
     for (i, &(input, filter, strides, dil, pad)) in shapes.iter().enumerate() {
         let g = geometry(3, input, filter, strides, dil, pad);
-        assert!(!g.is_winograd() && !few_channels(&g), "{g:?}");
+        assert!(!g.is_winograd() && !block3x3::applies(&g), "{g:?}");
         check(&g, i % 2 == 0, [ACT_RELU, ACT_LINEAR, ACT_RELU6, ACT_RELU][i], Some(5 + i));
         check(&g, true, ACT_RELU, None);
     }
