@@ -1,10 +1,10 @@
 import { ValueError } from '../errors.js';
-import { Conv2D } from '../layers/conv.js';
+import type { Conv2D } from '../layers/conv.js';
 import { ActivationLayer, Dense } from '../layers/dense.js';
 import type { Layer, StepContext } from '../layers/layer.js';
-import { MaxPooling2D } from '../layers/pooling.js';
 import { axpy, scale } from '../runtime/kernels/elementwise.js';
 import type { FunctionalJSON, TensorRefJSON } from './base.js';
+import { fusedConv } from './inference.js';
 import { LayersModel } from './model.js';
 import { GraphError, type GraphNode, SymbolicTensor } from './symbolic.js';
 
@@ -181,10 +181,9 @@ export class Functional extends LayersModel {
     this.nodes.forEach((node, k) => {
       const slot = (this.nodeOut[k] as number[])[0] as number;
       const by = readers.get(slot) ?? [];
-      if (!(node.layer instanceof Conv2D) || by.length !== 1 || outputs.has(slot)) return;
+      if (by.length !== 1 || outputs.has(slot)) return;
       const m = by[0] as number;
-      const pool = (this.nodes[m] as GraphNode).layer;
-      if (pool instanceof MaxPooling2D && node.layer.fusesMaxPool2(pool)) {
+      if (fusedConv(node.layer, (this.nodes[m] as GraphNode).layer)) {
         plan[k] = m;
         plan[m] = -2;
       }

@@ -12,13 +12,18 @@ export function forwardLayers(ctx: StepContext, layers: readonly Layer[], x: num
   let h = x;
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i] as Layer;
-    const next = layers[i + 1];
-    if (!ctx.training && layer instanceof Conv2D && next instanceof MaxPooling2D && layer.fusesMaxPool2(next)) {
-      h = layer.forwardMaxPool2(ctx, h, rows);
+    const conv = ctx.training ? undefined : fusedConv(layer, layers[i + 1]);
+    if (conv) {
+      h = conv.forwardMaxPool2(ctx, h, rows);
       i++;
     } else {
       h = layer.forward(ctx, h, rows);
     }
   }
   return h;
+}
+
+/** `layer` as a Conv2D when inference may run it and `pool` (its output's only reader) as one kernel. */
+export function fusedConv(layer: Layer, pool: Layer | undefined): Conv2D | undefined {
+  return layer instanceof Conv2D && pool instanceof MaxPooling2D && layer.fusesMaxPool2(pool) ? layer : undefined;
 }

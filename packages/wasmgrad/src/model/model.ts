@@ -69,7 +69,6 @@ interface Compiled {
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
 const YIELD_MS = 50;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 

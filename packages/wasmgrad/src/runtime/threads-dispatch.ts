@@ -16,7 +16,7 @@
  * The filter gradient is a sum over the whole batch and stays on one thread.
  * @module
  */
-import { convOutSize } from './kernels/conv.js';
+import { type ConvGeometryArgs, convOutSize } from './kernels/conv.js';
 import type { RawKernels } from './kernels/signatures.js';
 import { type ThreadPool, WORK_GEMM, WORK_SCRATCH } from './threads.js';
 
@@ -174,23 +174,7 @@ export function installThreaded(target: RawKernels, raw: RawKernels, poolOf: () 
   ) => {
     const pool = usable();
     if (!pool) return false;
-    const [batch, h, w, c, kh, kw, oc, sh, sw, dh, dw, pt, pl, pb, pr] = call as number[] as number[] as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const [batch, h, w, c, kh, kw, oc, sh, sw, dh, dw, pt, pl, pb, pr] = call as number[] as ConvGeometryArgs;
     const oh = convOutSize(h, pt, pb, kh, dh, sh);
     const ow = convOutSize(w, pl, pr, kw, dw, sw);
     if (!(oh > 0 && ow > 0 && sh > 0 && sw > 0 && dh > 0 && dw > 0 && kh > 0 && kw > 0)) return false;

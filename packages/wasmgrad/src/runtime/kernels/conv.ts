@@ -363,7 +363,7 @@ export function conv2dForward(
   const ySize = convSizes(g).y;
   const code = checkForward(rt, g, op, act, [x, filter, bias], [y, ySize], [work, conv2dWorkspaceLength(rt, g)]);
   if (ySize === 0) return;
-  rt.kernels.f32_conv2d_forward(...(args(g, g.outChannels) as Fifteen), x, filter, bias, y, code, work);
+  rt.kernels.f32_conv2d_forward(...(args(g, g.outChannels) as ConvGeometryArgs), x, filter, bias, y, code, work);
 }
 
 /**
@@ -427,7 +427,15 @@ export function conv2dForwardMaxPool2(
   const workSize = conv2dMaxPool2WorkspaceLength(rt, g);
   const code = checkForward(rt, g, op, act, [x, filter, bias], [y, ySize], [work, workSize]);
   if (ySize === 0) return;
-  rt.kernels.f32_conv2d_forward_maxpool2(...(args(g, g.outChannels) as Fifteen), x, filter, bias, y, code, work);
+  rt.kernels.f32_conv2d_forward_maxpool2(
+    ...(args(g, g.outChannels) as ConvGeometryArgs),
+    x,
+    filter,
+    bias,
+    y,
+    code,
+    work,
+  );
 }
 
 /** dx ← ∂⟨conv2d(x, filter), dy⟩/∂x. */
@@ -454,7 +462,7 @@ export function conv2dBackwardInput(
     ],
   );
   if (s.x === 0) return;
-  rt.kernels.f32_conv2d_backward_input(...(args(g, g.outChannels) as Fifteen), dy, filter, dx, work);
+  rt.kernels.f32_conv2d_backward_input(...(args(g, g.outChannels) as ConvGeometryArgs), dy, filter, dx, work);
 }
 
 /** dfilter ← ∂⟨conv2d(x, filter), dy⟩/∂filter. */
@@ -485,7 +493,7 @@ export function conv2dBackwardFilter(
     rt.f32.fill(0, dfilter >>> 2, (dfilter >>> 2) + s.filter);
     return;
   }
-  rt.kernels.f32_conv2d_backward_filter(...(args(g, g.outChannels) as Fifteen), x, dy, dfilter, work);
+  rt.kernels.f32_conv2d_backward_filter(...(args(g, g.outChannels) as ConvGeometryArgs), x, dy, dfilter, work);
 }
 
 /** dbias[j] ← Σ_r dy[r, j] over `rows` rows of `channels` values. */
@@ -526,7 +534,7 @@ export function depthwiseConv2dForward(
   if (bias !== 0) reads.push(['bias', bias, g.outChannels]);
   checkSpans(rt, op, reads, [['y', y, s.y]]);
   if (s.y === 0) return;
-  rt.kernels.f32_depthwise_conv2d_forward(...(args(g, s.mult) as Fifteen), x, filter, bias, y);
+  rt.kernels.f32_depthwise_conv2d_forward(...(args(g, s.mult) as ConvGeometryArgs), x, filter, bias, y);
 }
 
 /** dx ← ∂⟨depthwiseConv2d(x, filter), dy⟩/∂x. */
@@ -549,7 +557,7 @@ export function depthwiseConv2dBackwardInput(
     [['dx', dx, s.x]],
   );
   if (s.x === 0) return;
-  rt.kernels.f32_depthwise_conv2d_backward_input(...(args(g, s.mult) as Fifteen), dy, filter, dx);
+  rt.kernels.f32_depthwise_conv2d_backward_input(...(args(g, s.mult) as ConvGeometryArgs), dy, filter, dx);
 }
 
 /** dfilter ← ∂⟨depthwiseConv2d(x, filter), dy⟩/∂filter. */
@@ -576,7 +584,7 @@ export function depthwiseConv2dBackwardFilter(
     rt.f32.fill(0, dfilter >>> 2, (dfilter >>> 2) + s.filter);
     return;
   }
-  rt.kernels.f32_depthwise_conv2d_backward_filter(...(args(g, s.mult) as Fifteen), x, dy, dfilter);
+  rt.kernels.f32_depthwise_conv2d_backward_filter(...(args(g, s.mult) as ConvGeometryArgs), x, dy, dfilter);
 }
 
 function depthwiseSizes(g: Conv2dGeometry): { x: number; filter: number; y: number; mult: number } {
@@ -590,7 +598,8 @@ function depthwiseSizes(g: Conv2dGeometry): { x: number; filter: number; y: numb
   };
 }
 
-type Fifteen = [
+/** The 15 geometry arguments every conv kernel export takes first (see `args`). */
+export type ConvGeometryArgs = [
   number,
   number,
   number,
